@@ -1,0 +1,84 @@
+# orderbot: `make run` starts everything, `make test` tests everything. See the README.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+RASA_VENV := .venv-rasa
+APP_STAMP := $(VENV)/.installed-app
+RASA_STAMP := $(RASA_VENV)/.installed-rasa
+MODEL := models/orderbot.tar.gz
+TRAINING_DATA := data/nlu data/rules
+TRAINING_FILES := $(shell find $(TRAINING_DATA) -type f 2>/dev/null) domain.yml config.yml $(wildcard bot/nlu/*.py)
+RESULTS := var/test-results
+
+.PHONY: help install run test test-app test-rasa bench lint model lock clean
+
+help:
+	@echo "make run     start every service (installs and trains first when needed)"
+	@echo "make test    run every test of both environments"
+	@echo "make bench   run the benchmarks"
+	@echo "make lint    ruff"
+	@echo "make model   train the Rasa model if data/, domain.yml or config.yml changed"
+	@echo "make lock    re-pin requirements/*.txt from requirements/*.in"
+
+install: $(APP_STAMP) $(RASA_STAMP)
+
+# One stamp per requirements file: nothing is reinstalled unless its pins changed.
+$(APP_STAMP): requirements/app.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
+		{ echo "orderbot's services need Python 3.11 or newer as '$(PYTHON)' (set PYTHON=...)."; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements/app.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(RASA_STAMP): requirements/rasa.txt
+	@py310=$$(devtools/find-python310.sh) || exit 1; \
+		test -x $(RASA_VENV)/bin/python || $$py310 -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RASA_VENV)/bin/python -m pip install --quiet -r requirements/rasa.txt
+	touch $@
+
+# Rasa's own fingerprinting still costs a TensorFlow start-up; make's timestamps cost nothing.
+$(MODEL): $(TRAINING_FILES) | $(RASA_STAMP)
+	mkdir -p models
+	TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa train --data $(TRAINING_DATA) --config config.yml \
+		--domain domain.yml --out models --fixed-model-name orderbot
+	touch $@
+
+model: $(MODEL)
+
+run: install $(MODEL)
+	@$(VENV)/bin/python -m devtools.stack
+
+test: install $(MODEL)
+	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
+	@status=0; \
+	$(MAKE) --no-print-directory test-rasa || status=1; \
+	$(MAKE) --no-print-directory test-app || status=1; \
+	$(VENV)/bin/python -m devtools.test_summary $(RESULTS)/*.xml || status=1; \
+	exit $$status
+
+# The Rasa environment: the action server and the code that runs inside Rasa.
+test-rasa: $(RASA_STAMP) $(APP_STAMP)
+	$(RASA_VENV)/bin/python -m pytest -p no:cacheprovider tests/actions tests/bot --junitxml=$(RESULTS)/rasa.xml
+
+# The application environment: the order service, the tooling and the end-to-end tests.
+test-app: $(APP_STAMP) $(MODEL)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/orders tests/devtools tests/e2e --junitxml=$(RESULTS)/app.xml
+
+bench: install
+	$(VENV)/bin/python -m benchmarks
+
+lint: $(APP_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+lock:
+	$(VENV)/bin/python -m pip freeze --exclude-editable | sed '1i # Frozen from app.in by `make lock`; exact pins for a reproducible .venv (Python 3.11).' > requirements/app.txt
+	$(RASA_VENV)/bin/python -m pip freeze | sed '1i # Frozen from rasa.in by `make lock`; exact pins for .venv-rasa (Python 3.10, rasa 3.6.21).' > requirements/rasa.txt
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) models var .rasa .pytest_cache

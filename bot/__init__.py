@@ -1,0 +1,1 @@
+"""Code that runs inside the Rasa process: custom channels and NLU add-ons."""

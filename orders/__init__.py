@@ -1,0 +1,1 @@
+"""orderbot's order service: it owns the orders (see ARCHITECTURE.md)."""

@@ -1,0 +1,5 @@
+import sys
+
+from orders.entrypoints.cli import main
+
+sys.exit(main())

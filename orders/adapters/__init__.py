@@ -1,0 +1,1 @@
+"""Adapters: how the order service talks to databases and other systems."""

@@ -1,0 +1,1 @@
+"""Use cases of the order service; every change to an order goes through here."""
