@@ -1,0 +1,112 @@
+"""Run every benchmark and print one table: measure, orderbot, anchor (same run), ratio, goal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from benchmarks.import_rate import generate
+from benchmarks.table import Row, render
+
+IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
+POSTGRES_URL = os.environ.get(
+    "ORDERBOT_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+
+
+def _measure(mode: str, url: str, csv_path: Path) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.import_rate", mode, url, str(csv_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def _postgres_database():
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"orderbot_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        print(
+            f"PostgreSQL benchmark skipped: {POSTGRES_URL} unusable ({type(exc).__name__})", file=sys.stderr
+        )
+        yield None
+        return
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def import_rows(workdir: Path) -> list[Row]:
+    csv_path = generate(workdir / "orders.csv", IMPORT_ROWS)
+    rows: list[Row] = []
+    targets = [
+        (
+            "SQLite",
+            lambda: _nullcontext(f"sqlite:///{workdir / 'bench.db'}"),
+            lambda: _nullcontext(f"sqlite:///{workdir / 'anchor.db'}"),
+        ),
+        ("PostgreSQL", _postgres_database, _postgres_database),
+    ]
+    for label, orderbot_db, anchor_db in targets:
+        with orderbot_db() as orderbot_url, anchor_db() as anchor_url:
+            if orderbot_url is None or anchor_url is None:
+                continue
+            print(f"import {IMPORT_ROWS:,} rows into {label} ...", file=sys.stderr, flush=True)
+            ours, anchor = (
+                _measure("orderbot", orderbot_url, csv_path),
+                _measure("anchor", anchor_url, csv_path),
+            )
+        rows.append(
+            Row(
+                f"import into {label} (anchor: Core executemany)",
+                ours["rows_per_s"],
+                anchor["rows_per_s"],
+                "rows/s",
+                ">= 0.5x anchor",
+            )
+        )
+        rows.append(
+            Row(
+                f"import into {label}: peak RSS",
+                ours["peak_rss_mb"],
+                anchor["peak_rss_mb"],
+                "MB",
+                "< 500 MB",
+                higher_is_better=False,
+            )
+        )
+    return rows
+
+
+@contextmanager
+def _nullcontext(value):
+    yield value
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="orderbot-bench-") as tmp:
+        rows = import_rows(Path(tmp))
+    print(render(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from devtools.stack import ROOT, SERVICES, StackError, check_ports, stack_environment
+
+
+def test_defaults_wire_the_services_together():
+    env = stack_environment({"ORDERS_PORT": "9001"})
+    assert env["RASA_PORT"] == "5005" and env["ACTIONS_PORT"] == "5055"
+    assert env["ORDER_SERVICE_URL"] == "http://127.0.0.1:9001"
+    assert env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:5055/webhook"
+
+
+def test_a_taken_port_is_named_with_the_variable_that_moves_it(unused_port):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", unused_port))
+        taken.listen()
+        env = stack_environment({"ACTIONS_PORT": str(unused_port), "RASA_PORT": "0", "ORDERS_PORT": "0"})
+        with pytest.raises(StackError, match=f"port {unused_port} \\(action server\\).*ACTIONS_PORT"):
+            check_ports(env)
+
+
+def test_make_run_refuses_a_taken_port_without_starting_anything(unused_port, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", unused_port))
+        taken.listen()
+        env = stack_environment({"ORDERS_PORT": str(unused_port), "ORDERBOT_VAR_DIR": str(tmp_path)})
+        result = subprocess.run(
+            [sys.executable, "-m", "devtools.stack"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"port {unused_port} (order service) is already in use" in result.stderr
+    assert "ORDERS_PORT" in result.stderr
+
+
+def test_every_service_of_the_procfile_is_supervised():
+    names = {line.split(":", 1)[0] for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()}
+    assert names == {service.name for service in SERVICES}
+
+
+def test_a_service_that_fails_to_start_stops_the_others_and_shows_its_log(tmp_path):
+    from devtools.stack import Stack
+    from tests.conftest import free_port
+
+    env = stack_environment(
+        {
+            "PATH": __import__("os").environ["PATH"],
+            "ORDERBOT_VAR_DIR": str(tmp_path),
+            "ORDERBOT_DATABASE_URL": "nosuchdialect://nowhere/db",
+            "ORDERS_PORT": str(free_port()),
+            "ACTIONS_PORT": str(free_port()),
+            "RASA_PORT": str(free_port()),
+        }
+    )
+    stack = Stack(env)
+    with pytest.raises(StackError) as failure:
+        stack.start(timeout_s=120)
+    message = str(failure.value)
+    assert message.startswith(
+        "order service (orders) stopped while starting; the other services were stopped."
+    )
+    assert "nosuchdialect" in message  # the last log lines name the cause
+    assert stack.process.poll() is not None

@@ -1,0 +1,29 @@
+"""The whole stack (order service, action server, Rasa) on free loopback ports, as `make run` starts it."""
+
+from __future__ import annotations
+
+import pytest
+
+from devtools.stack import ROOT, Stack, stack_environment
+from tests.conftest import free_port
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    model = ROOT / "models" / "orderbot.tar.gz"
+    if not model.is_file():
+        pytest.fail("no trained model at models/orderbot.tar.gz: run the tests through `make test`")
+    var_dir = tmp_path_factory.mktemp("stack")
+    env = stack_environment(
+        {
+            "PATH": __import__("os").environ["PATH"],
+            "ORDERBOT_VAR_DIR": str(var_dir),
+            "ORDERS_PORT": str(free_port()),
+            "ACTIONS_PORT": str(free_port()),
+            "RASA_PORT": str(free_port()),
+        }
+    )
+    running = Stack(env)
+    running.start(timeout_s=240)
+    yield running
+    running.stop()
