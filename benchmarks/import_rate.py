@@ -55,11 +55,11 @@ def generate(path: Path, rows: int) -> Path:
 
 def run_orderbot(url: str, path: Path) -> int:
     from orders.adapters.database import make_engine, upgrade
-    from orders.service_layer.bootstrap import import_csv_file
+    from orders.service_layer.bootstrap import import_from
 
     upgrade(url)
     engine = make_engine(url)
-    report = import_csv_file(engine, path, ZoneInfo("Asia/Shanghai"))
+    report = import_from(engine, path, ZoneInfo("Asia/Shanghai"))
     assert report.inserted == report.rows, report.summary()
     return report.inserted
 

@@ -6,15 +6,20 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
     Enum,
+    ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.orm import registry
@@ -79,8 +84,141 @@ orders = Table(
     Column("due_date", Date),
     Column("carrier", String(64)),
     Column("tracking_number", String(64)),
-    Column("source_updated_at", UTCDateTime, nullable=False),  # the ERP's own last-update time
+    Column("freight", Money),
+    Column("shipped_at", UTCDateTime),
+    Column("source_updated_at", UTCDateTime, nullable=False),
+    Column("match_key", String(40), nullable=False),  # hash of order number, customer id, order date  # the ERP's own last-update time
     Column("version", Integer, nullable=False),
+)
+
+# Every change to an order: who, when, from, to, why, and where it came from.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("order_id", String(64), index=True),
+    Column("actor", String(128), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("from_value", String(200)),
+    Column("to_value", String(200)),
+    Column("reason", String(500)),
+    Column("details", JSON, nullable=False),
+)
+
+# Notifications written in the same transaction as the change they announce (transactional outbox).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("recipient_role", String(32), nullable=False),
+    Column("customer_id", String(64)),
+    Column("order_id", String(64)),
+    Column("event_type", String(64), nullable=False),
+    Column("message_en", Text, nullable=False),
+    Column("message_zh", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("dispatched_at", UTCDateTime),
+    Index("ix_outbox_recipient", "recipient_role", "id"),
+    Index("ix_outbox_customer", "customer_id", "id"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("order_id", String(64), ForeignKey("orders.order_id"), nullable=False, unique=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("customer_name", String(200), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+)
+
+settlement_runs = Table(
+    "settlement_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("settlement_day", Date, nullable=False, index=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("actor", String(128), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("orders", Integer, nullable=False, default=0),
+    Column("totals", JSON, nullable=False),
+)
+
+# One settlement per order, ever: the unique order_id is what makes overlapping runs harmless.
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(64), ForeignKey("orders.order_id"), nullable=False, unique=True),
+    Column("run_id", Integer, ForeignKey("settlement_runs.id"), nullable=False),
+    Column("settlement_day", Date, nullable=False, index=True),
+    Column("amount_due", Money, nullable=False),
+    Column("freight", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The staff directory: a Slack or DingTalk user id -> a staff user.
+staff_links = Table(
+    "staff_links",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("platform_user_id", String(128), primary_key=True),
+    Column("username", String(64), ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(500), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("actor", String(128), nullable=False),
+    Column("report", JSON, nullable=False),
+)
+
+# Rows an import could not use, kept with the reason so that nothing is dropped silently.
+import_quarantine = Table(
+    "import_quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=False, index=True),
+    Column("source", String(500), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("raw", JSON, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(128), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("method", String(8), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 mapper_registry = registry()
@@ -92,5 +230,7 @@ def start_mappers() -> None:
     global _mapped
     if _mapped:
         return
-    mapper_registry.map_imperatively(Order, orders, version_id_col=orders.c.version)
+    mapper_registry.map_imperatively(
+        Order, orders, version_id_col=orders.c.version, exclude_properties=["events"]
+    )
     _mapped = True

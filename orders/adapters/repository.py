@@ -1,28 +1,50 @@
-"""Repositories: the order service's only way to read and write stored orders."""
+"""Repositories: the order service's only way to read and write what it stores."""
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from orders.adapters.orm import orders
+from orders.adapters.orm import (
+    audit_log,
+    idempotency_keys,
+    import_quarantine,
+    imports,
+    invoices,
+    orders,
+    outbox,
+    settlement_runs,
+    settlements,
+    staff_links,
+    users,
+)
 from orders.domain.erp_record import OrderRecord
-from orders.domain.model import Order, initial_status, payment_status_for
+from orders.domain.model import Order, OrderStatus, PaymentStatus, initial_status, payment_status_for
+from orders.domain.notifications import Notification
 
 # Fields an import may overwrite; the workflow state and shipment are never among them.
-IMPORTED_FIELDS = (
-    "customer_id",
-    "customer_name",
-    "email",
-    "phone",
-    "amount",
-    "currency",
-    "paid_at",
-    "due_date",
-)
+IMPORTED_FIELDS = ("customer_id", "customer_name", "email", "phone", "amount", "currency", "paid_at", "due_date")
+SORTABLE = {"created_at": orders.c.created_at, "updated_at": orders.c.updated_at, "paid_at": orders.c.paid_at}
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    status: OrderStatus | None = None
+    customer_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    search: str | None = None
+    sort: str = "created_at"
+    descending: bool = True
+    page: int = 1
+    page_size: int = 20
 
 
 class SqlAlchemyOrderRepository:
@@ -35,15 +57,63 @@ class SqlAlchemyOrderRepository:
     def add(self, order: Order) -> None:
         self.session.add(order)
 
-    def source_versions(self, order_ids: Iterable[str]) -> dict[str, datetime]:
-        """The ERP update time of each already stored order among ``order_ids``."""
+    def list(self, query: OrderQuery) -> tuple[list[Order], int]:
+        """One page of orders matching ``query`` (rule 2: sorted by created, updated or paid date)."""
+        conditions = []
+        if query.status is not None:
+            conditions.append(orders.c.status == query.status)
+        if query.customer_id is not None:
+            conditions.append(orders.c.customer_id == query.customer_id)
+        if query.created_from is not None:
+            conditions.append(orders.c.created_at >= query.created_from)
+        if query.created_to is not None:
+            conditions.append(orders.c.created_at < query.created_to)
+        if query.search:
+            pattern = "%" + query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions.append(
+                or_(orders.c.order_id.ilike(pattern, escape="\\"), orders.c.customer_name.ilike(pattern, escape="\\"))
+            )
+        where = and_(true(), *conditions)
+        total = self.session.execute(select(func.count()).select_from(orders).where(where)).scalar_one()
+        column = SORTABLE[query.sort]
+        ordering = column.desc() if query.descending else column.asc()
+        # NULL paid dates last whichever the direction; order_id breaks ties so pages are stable.
+        statement = (
+            select(Order)
+            .where(where)
+            .order_by(column.is_(None), ordering, orders.c.order_id)
+            .limit(query.page_size)
+            .offset((query.page - 1) * query.page_size)
+        )
+        return list(self.session.scalars(statement)), total
+
+    def due_for_settlement(self, day: date) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(orders.c.order_id)
+                .where(
+                    orders.c.status == OrderStatus.SHIPPED,
+                    orders.c.payment_status == PaymentStatus.UNPAID,
+                    orders.c.due_date <= day,
+                )
+                .order_by(orders.c.order_id)
+            )
+        )
+
+    def count(self) -> int:
+        return self.session.execute(select(func.count()).select_from(orders)).scalar_one()
+
+    # --- bulk import ----------------------------------------------------------------------------
+
+    def source_versions(self, order_ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
+        """(ERP update time, match key) of each already stored order among ``order_ids``."""
         ids = list(order_ids)
         if not ids:
             return {}
         rows = self.session.execute(
-            select(orders.c.order_id, orders.c.source_updated_at).where(orders.c.order_id.in_(ids))
+            select(orders.c.order_id, orders.c.source_updated_at, orders.c.match_key).where(orders.c.order_id.in_(ids))
         )
-        return {order_id: updated for order_id, updated in rows}
+        return {order_id: (updated, key) for order_id, updated, key in rows}
 
     def insert_imported(self, records: Sequence[OrderRecord], now: datetime) -> None:
         if not records:
@@ -66,6 +136,7 @@ class SqlAlchemyOrderRepository:
                     "paid_at": r.paid_at,
                     "due_date": r.due_date,
                     "source_updated_at": r.updated_at,
+                    "match_key": r.match_key,
                     "version": 1,
                 }
                 for r in records
@@ -100,3 +171,204 @@ class SqlAlchemyOrderRepository:
                 for r in records
             ],
         )
+
+
+def _row(row) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, **entry: Any) -> None:
+        self.session.execute(insert(audit_log).values(**entry))
+
+    def for_order(self, order_id: str) -> list[dict[str, Any]]:
+        rows = self.session.execute(select(audit_log).where(audit_log.c.order_id == order_id).order_by(audit_log.c.id))
+        return [_row(r) for r in rows]
+
+    def recent(self, after_id: int, limit: int) -> list[dict[str, Any]]:
+        rows = self.session.execute(
+            select(audit_log).where(audit_log.c.id > after_id).order_by(audit_log.c.id).limit(limit)
+        )
+        return [_row(r) for r in rows]
+
+
+class OutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, notification: Notification, now: datetime) -> None:
+        self.session.execute(
+            insert(outbox).values(
+                created_at=now,
+                recipient_role=notification.recipient.value,
+                customer_id=notification.customer_id,
+                order_id=notification.order_id,
+                event_type=notification.event_type,
+                message_en=notification.message["en"],
+                message_zh=notification.message["zh"],
+                data=notification.data,
+            )
+        )
+
+    def after(
+        self, after_id: int, limit: int, roles: Sequence[str] | None = None, customer_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Notifications with id > ``after_id``, oldest first; ``roles`` None means every role."""
+        statement = select(outbox).where(outbox.c.id > after_id)
+        if roles is not None:
+            statement = statement.where(outbox.c.recipient_role.in_(list(roles)))
+        if customer_id is not None:
+            statement = statement.where(outbox.c.customer_id == customer_id)
+        rows = self.session.execute(statement.order_by(outbox.c.id).limit(limit))
+        return [_row(r) for r in rows]
+
+
+class InvoiceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def issue(self, order: Order, now: datetime) -> str:
+        """Store the invoice of ``order`` and return its number, INV-<year>-<sequence>."""
+        placeholder = uuid.uuid4().hex[:32]
+        invoice_id = self.session.execute(
+            insert(invoices)
+            .values(
+                number=placeholder,
+                order_id=order.order_id,
+                customer_id=order.customer_id,
+                customer_name=order.customer_name,
+                amount=order.amount,
+                currency=order.currency,
+                issued_at=now,
+            )
+            .returning(invoices.c.id)
+        ).scalar_one()
+        number = f"INV-{now.year}-{invoice_id:06d}"
+        self.session.execute(update(invoices).where(invoices.c.id == invoice_id).values(number=number))
+        return number
+
+    def for_order(self, order_id: str) -> dict[str, Any] | None:
+        row = self.session.execute(select(invoices).where(invoices.c.order_id == order_id)).first()
+        return _row(row) if row else None
+
+
+class SettlementRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def start_run(self, day: date, actor: str, source: str, now: datetime) -> int:
+        return self.session.execute(
+            insert(settlement_runs)
+            .values(settlement_day=day, started_at=now, actor=actor, source=source, orders=0, totals={})
+            .returning(settlement_runs.c.id)
+        ).scalar_one()
+
+    def finish_run(self, run_id: int, orders_settled: int, totals: dict, now: datetime) -> None:
+        self.session.execute(
+            update(settlement_runs)
+            .where(settlement_runs.c.id == run_id)
+            .values(finished_at=now, orders=orders_settled, totals=totals)
+        )
+
+    def add(self, run_id: int, order: Order, day: date, now: datetime) -> None:
+        self.session.execute(
+            insert(settlements).values(
+                order_id=order.order_id,
+                run_id=run_id,
+                settlement_day=day,
+                amount_due=order.amount,
+                freight=order.freight or Decimal("0"),
+                currency=order.currency,
+                created_at=now,
+            )
+        )
+
+    def last_finished_day(self) -> date | None:
+        return self.session.execute(
+            select(func.max(settlement_runs.c.settlement_day)).where(settlement_runs.c.finished_at.is_not(None))
+        ).scalar_one()
+
+    def for_day(self, day: date) -> list[dict[str, Any]]:
+        rows = self.session.execute(
+            select(settlements).where(settlements.c.settlement_day == day).order_by(settlements.c.order_id)
+        )
+        return [_row(r) for r in rows]
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, username: str) -> dict[str, Any] | None:
+        row = self.session.execute(select(users).where(users.c.username == username)).first()
+        return _row(row) if row else None
+
+    def add(self, **user: Any) -> None:
+        self.session.execute(insert(users).values(**user))
+
+    def list(self) -> list[dict[str, Any]]:
+        return [_row(r) for r in self.session.execute(select(users).order_by(users.c.username))]
+
+    def link(self, platform: str, platform_user_id: str, username: str) -> None:
+        self.session.execute(
+            staff_links.delete().where(
+                staff_links.c.platform == platform, staff_links.c.platform_user_id == platform_user_id
+            )
+        )
+        self.session.execute(
+            insert(staff_links).values(platform=platform, platform_user_id=platform_user_id, username=username)
+        )
+
+    def by_platform_id(self, platform: str, platform_user_id: str) -> dict[str, Any] | None:
+        row = self.session.execute(
+            select(users)
+            .join(staff_links, staff_links.c.username == users.c.username)
+            .where(staff_links.c.platform == platform, staff_links.c.platform_user_id == platform_user_id)
+        ).first()
+        return _row(row) if row else None
+
+
+class ImportRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def start(self, source: str, actor: str, now: datetime) -> int:
+        return self.session.execute(
+            insert(imports).values(source=source, started_at=now, actor=actor, report={}).returning(imports.c.id)
+        ).scalar_one()
+
+    def finish(self, import_id: int, report: dict, now: datetime) -> None:
+        self.session.execute(update(imports).where(imports.c.id == import_id).values(finished_at=now, report=report))
+
+    def quarantine(self, import_id: int, source: str, rows: Sequence[tuple[int, str, Any]]) -> None:
+        if rows:
+            self.session.execute(
+                insert(import_quarantine),
+                [
+                    {"import_id": import_id, "source": source, "row_number": n, "reason": reason, "raw": raw}
+                    for n, reason, raw in rows
+                ],
+            )
+
+    def quarantined(self, import_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        statement = select(import_quarantine).order_by(import_quarantine.c.id.desc()).limit(limit)
+        if import_id is not None:
+            statement = statement.where(import_quarantine.c.import_id == import_id)
+        return [_row(r) for r in self.session.execute(statement)]
+
+
+class IdempotencyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, principal: str, key: str) -> dict[str, Any] | None:
+        row = self.session.execute(
+            select(idempotency_keys).where(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
+        ).first()
+        return _row(row) if row else None
+
+    def add(self, **entry: Any) -> None:
+        self.session.execute(insert(idempotency_keys).values(**entry))

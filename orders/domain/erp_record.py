@@ -6,10 +6,11 @@ row into an ``OrderRecord`` or raises ``InvalidRecord`` with a reason a person c
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from orders.domain.model import OrderStatus
@@ -63,13 +64,31 @@ class OrderRecord:
     due_date: date | None
     status: OrderStatus | None
 
+    @property
+    def match_key(self) -> str:
+        """The seed's identity of an order across sources: order number, customer id and order date."""
+        key = f"{self.order_id}|{self.customer_id}|{self.created_at.astimezone(timezone.utc).date().isoformat()}"
+        return hashlib.sha1(key.encode()).hexdigest()
+
+
+def merged_mapping(extra: Mapping[str, str | list[str]] | None) -> dict[str, tuple[str, ...]]:
+    """The default header names plus those of a mapping file ({our field: their name or names})."""
+    mapping = dict(DEFAULT_COLUMN_MAPPING)
+    for field_name, names in (extra or {}).items():
+        if field_name not in mapping:
+            raise UnknownColumns(f"the mapping names an unknown field {field_name!r}; known: {', '.join(mapping)}")
+        names = [names] if isinstance(names, str) else list(names)
+        mapping[field_name] = (*names, *mapping[field_name])
+    return mapping
+
 
 def resolve_header(
-    header: list[str], mapping: Mapping[str, tuple[str, ...]] = DEFAULT_COLUMN_MAPPING
-) -> dict[str, int]:
-    """Map our field names to column positions in ``header``; raise if a required one is missing."""
-    positions = {name.strip().lstrip("\ufeff").lower(): i for i, name in enumerate(header)}
-    resolved: dict[str, int] = {}
+    header: list[str], mapping: Mapping[str, tuple[str, ...]] = DEFAULT_COLUMN_MAPPING, by_name: bool = False
+) -> dict[str, int | str]:
+    """Map our field names to column positions in ``header`` (or to the header names themselves when
+    ``by_name``, for rows that are dicts); raise if a required one is missing."""
+    positions = {str(name).strip().lstrip("\ufeff").lower(): (name if by_name else i) for i, name in enumerate(header)}
+    resolved: dict[str, int | str] = {}
     for field_name, aliases in mapping.items():
         for alias in aliases:
             if alias.lower() in positions:
@@ -142,54 +161,69 @@ def normalise_order_id(text: str) -> str:
     return order_id
 
 
-def clean_record(row: list[str], columns: Mapping[str, int], default_tz: tzinfo) -> OrderRecord:
-    """Turn one raw row (its cells in file order) into an ``OrderRecord``."""
+class RecordCleaner:
+    """Cleans rows of one source whose columns are known: ``columns`` maps our fields to positions
+    (list rows, as from CSV and XLSX) or keys (dict rows, as from JSON, HTTP and SQL)."""
 
-    def cell(field_name: str) -> str:
-        position = columns.get(field_name)
-        if position is None or position >= len(row):
+    def __init__(self, columns: Mapping[str, int | str], default_tz: tzinfo) -> None:
+        self.default_tz = default_tz
+        self._keys = {name: columns.get(name) for name in DEFAULT_COLUMN_MAPPING}
+
+    def _cell(self, row, name: str) -> str:
+        key = self._keys[name]
+        if key is None:
             return ""
-        return row[position].strip()
-
-    for field_name in REQUIRED_FIELDS:
-        if not cell(field_name):
-            raise InvalidRecord(f"{field_name} is empty")
-
-    created_at = parse_datetime(cell("created_at"), default_tz)
-    updated_text = cell("updated_at")
-    updated_at = parse_datetime(updated_text, default_tz) if updated_text else created_at
-    paid_text = cell("paid_at")
-    due_text = cell("due_date")
-    status_text = cell("status")
-    status = None
-    if status_text:
         try:
-            status = OrderStatus(status_text.lower())
-        except ValueError:
-            raise InvalidRecord(f"status {status_text!r} is not an order state") from None
-    customer_name = cell("customer_name")
-    if len(customer_name) > 200:
-        raise InvalidRecord("customer_name is longer than 200 characters")
-    customer_id = cell("customer_id")
-    if len(customer_id) > 64:
-        raise InvalidRecord("customer_id is longer than 64 characters")
-    currency = (cell("currency") or "CNY").upper()
-    if not (len(currency) == 3 and currency.isalpha()):
-        raise InvalidRecord(f"currency {currency!r} is not a three-letter code")
+            value = row[key]
+        except (IndexError, KeyError):
+            return ""
+        if value is None:
+            return ""
+        return value.strip() if isinstance(value, str) else str(value).strip()
 
-    email_text = cell("email")
-    phone_text = cell("phone")
-    return OrderRecord(
-        order_id=normalise_order_id(cell("order_id")),
-        customer_id=customer_id,
-        customer_name=customer_name,
-        amount=parse_amount(cell("amount")),
-        currency=currency,
-        created_at=created_at,
-        updated_at=updated_at,
-        email=normalise_email(email_text) if email_text else None,
-        phone=normalise_phone(phone_text) if phone_text else None,
-        paid_at=parse_datetime(paid_text, default_tz) if paid_text else None,
-        due_date=parse_datetime(due_text, default_tz).date() if due_text else None,
-        status=status,
-    )
+    def __call__(self, row) -> OrderRecord:
+        cell = self._cell
+        order_id, customer_id, customer_name = cell(row, "order_id"), cell(row, "customer_id"), cell(row, "customer_name")
+        amount, created = cell(row, "amount"), cell(row, "created_at")
+        for name, value in (("order_id", order_id), ("customer_id", customer_id), ("customer_name", customer_name),
+                            ("amount", amount), ("created_at", created)):
+            if not value:
+                raise InvalidRecord(f"{name} is empty")
+        tz = self.default_tz
+        created_at = parse_datetime(created, tz)
+        updated_text = cell(row, "updated_at")
+        updated_at = parse_datetime(updated_text, tz) if updated_text else created_at
+        paid_text, due_text, status_text = cell(row, "paid_at"), cell(row, "due_date"), cell(row, "status")
+        status = None
+        if status_text:
+            try:
+                status = OrderStatus(status_text.lower())
+            except ValueError:
+                raise InvalidRecord(f"status {status_text!r} is not an order state") from None
+        if len(customer_name) > 200:
+            raise InvalidRecord("customer_name is longer than 200 characters")
+        if len(customer_id) > 64:
+            raise InvalidRecord("customer_id is longer than 64 characters")
+        currency = (cell(row, "currency") or "CNY").upper()
+        if not (len(currency) == 3 and currency.isalpha()):
+            raise InvalidRecord(f"currency {currency!r} is not a three-letter code")
+        email_text, phone_text = cell(row, "email"), cell(row, "phone")
+        return OrderRecord(
+            order_id=normalise_order_id(order_id),
+            customer_id=customer_id,
+            customer_name=customer_name,
+            amount=parse_amount(amount),
+            currency=currency,
+            created_at=created_at,
+            updated_at=updated_at,
+            email=normalise_email(email_text) if email_text else None,
+            phone=normalise_phone(phone_text) if phone_text else None,
+            paid_at=parse_datetime(paid_text, tz) if paid_text else None,
+            due_date=parse_datetime(due_text, tz).date() if due_text else None,
+            status=status,
+        )
+
+
+def clean_record(row, columns: Mapping[str, int | str], default_tz: tzinfo) -> OrderRecord:
+    """Turn one raw row into an ``OrderRecord`` (see RecordCleaner)."""
+    return RecordCleaner(columns, default_tz)(row)

@@ -1,4 +1,4 @@
-"""The order service process: prepare the database, then serve the API with gunicorn."""
+"""The order service process: prepare the database, start the scheduler, serve the API with gunicorn."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = make_engine(settings.database_url)
     prepare_database(settings.database_url, engine, settings.sample_data, settings.timezone)
+    app = create_app(engine, settings)
+    if settings.scheduler_enabled:
+        from orders.entrypoints.scheduler import start_scheduler
+
+        start_scheduler(engine, settings)  # in the gunicorn master, which outlives its workers
+
+    def post_fork(_server, _worker) -> None:
+        engine.dispose(close=False)  # a forked worker must not reuse the parent's pooled connections
+
     # One process with threads: SQLite has one writer anyway, and threads serve the WebSocket hub later.
     options = {
         "bind": f"{settings.host}:{settings.port}",
@@ -37,6 +46,7 @@ def serve(settings: Settings) -> None:
         "worker_class": "gthread",
         "threads": settings.threads,
         "accesslog": "-",
-        "timeout": 60,
+        "timeout": 120,
+        "post_fork": post_fork,
     }
-    _Gunicorn(create_app(engine), options).run()
+    _Gunicorn(app, options).run()

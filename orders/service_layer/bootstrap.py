@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from orders.adapters import database
-from orders.adapters.erp_csv import open_csv
+from orders.adapters.erp_sources import open_source
 from orders.adapters.orm import orders
 from orders.service_layer.importing import ImportReport, import_orders
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
@@ -17,10 +17,20 @@ from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 log = logging.getLogger(__name__)
 
 
-def import_csv_file(engine: Engine, path: Path, default_tz: tzinfo, **kwargs) -> ImportReport:
-    with open_csv(path, on_bytes=kwargs.pop("on_bytes", None)) as export:
+def import_from(
+    engine: Engine,
+    name_or_path: str | Path,
+    default_tz: tzinfo,
+    sources: dict | None = None,
+    mapping: dict | None = None,
+    on_bytes=None,
+    **kwargs,
+) -> ImportReport:
+    """Import from a file (CSV, JSON, JSON Lines, XLSX) or a configured source (HTTP API, SQL query)."""
+    with open_source(str(name_or_path), sources or {}, on_bytes=on_bytes) as source:
         return import_orders(
-            SqlAlchemyUnitOfWork(engine), str(path), export.header, export.rows, default_tz, **kwargs
+            SqlAlchemyUnitOfWork(engine), source.label, source.header, source.rows, default_tz,
+            by_name=source.by_name, mapping={**source.mapping, **(mapping or {})}, **kwargs,
         )
 
 
@@ -34,6 +44,6 @@ def prepare_database(
     with engine.connect() as connection:
         if connection.execute(select(func.count()).select_from(orders)).scalar_one():
             return None
-    report = import_csv_file(engine, sample, default_tz)
+    report = import_from(engine, sample, default_tz, actor="sample")
     log.info("loaded sample orders: %s", report.summary())
     return report

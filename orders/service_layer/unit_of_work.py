@@ -5,18 +5,33 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from orders.adapters import repository
 from orders.adapters.orm import start_mappers
-from orders.adapters.repository import SqlAlchemyOrderRepository
+
+
+_session_factories: dict[Engine, sessionmaker] = {}
 
 
 class SqlAlchemyUnitOfWork:
+    """Not shared between threads: make one per request or job (it is cheap)."""
+
     def __init__(self, engine: Engine) -> None:
         start_mappers()
-        self._session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+        self.engine = engine
+        if engine not in _session_factories:
+            _session_factories[engine] = sessionmaker(bind=engine, expire_on_commit=False)
+        self._session_factory = _session_factories[engine]
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
         self.session: Session = self._session_factory()
-        self.orders = SqlAlchemyOrderRepository(self.session)
+        self.orders = repository.SqlAlchemyOrderRepository(self.session)
+        self.audit = repository.AuditRepository(self.session)
+        self.outbox = repository.OutboxRepository(self.session)
+        self.invoices = repository.InvoiceRepository(self.session)
+        self.settlements = repository.SettlementRepository(self.session)
+        self.users = repository.UserRepository(self.session)
+        self.imports = repository.ImportRepository(self.session)
+        self.idempotency = repository.IdempotencyRepository(self.session)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -14,10 +14,15 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
+import requests
+
 from orders.adapters import database
+from orders.config import Settings
+from orders.domain.access import Actor, Role, Source
 from orders.entrypoints.api import create_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+SERVICE_TOKEN = "action-server-test-credential-0123456789"
 POSTGRES_URL = os.environ.get(
     "ORDERBOT_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
@@ -69,14 +74,37 @@ def sqlite_engine(tmp_path: Path):
     engine.dispose()
 
 
+def settings_for(database_url: str, var_dir: Path, **overrides) -> Settings:
+    env = {
+        "ORDERBOT_DATABASE_URL": database_url,
+        "ORDERBOT_VAR_DIR": str(var_dir),
+        "ORDERBOT_SAMPLE_DATA": "",
+        "ORDERBOT_SOURCES": str(var_dir / "sources.yml"),
+        "ORDERBOT_SERVICE_TOKEN": SERVICE_TOKEN,
+        **overrides,
+    }
+    return Settings.from_env(env)
+
+
 class LiveServer:
     """The API served by a real HTTP server on a loopback port, in a thread."""
 
-    def __init__(self, engine) -> None:
-        self.server = make_server("127.0.0.1", 0, create_app(engine), threaded=True)
+    def __init__(self, engine, settings: Settings) -> None:
+        self.app = create_app(engine, settings)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def token(self, name: str = "ops", role: Role = Role.OPERATIONS, customer_id: str | None = None) -> str:
+        return self.app.extensions["orderbot"]["signer"].issue(Actor(name, role, Source.REST, customer_id))
+
+    def as_(self, role: Role | str, customer_id: str | None = None) -> requests.Session:
+        """A client session signed in with ``role`` (a customer needs ``customer_id``)."""
+        role = Role(role)
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.token(role.value, role, customer_id)}"
+        return session
 
     def close(self) -> None:
         self.server.shutdown()
@@ -84,8 +112,8 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(engine):
-    server = LiveServer(engine)
+def live_server(engine, database_url, tmp_path):
+    server = LiveServer(engine, settings_for(database_url, tmp_path))
     yield server
     server.close()
 

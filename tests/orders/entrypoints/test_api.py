@@ -1,11 +1,11 @@
 import requests
 
-from orders.service_layer.bootstrap import import_csv_file
+from orders.service_layer.bootstrap import import_from
 from tests.orders.conftest import HEADER, SHANGHAI, order_row, write_csv
 
 
 def load(engine, tmp_path, rows):
-    import_csv_file(engine, write_csv(tmp_path / "o.csv", HEADER + ["status"], rows), SHANGHAI)
+    import_from(engine, write_csv(tmp_path / "o.csv", HEADER + ["status"], rows), SHANGHAI)
 
 
 def test_health(live_server):

@@ -18,7 +18,7 @@ def test_import_prints_a_report_and_a_progress_bar(tmp_path):
     result = orderbot(tmp_path, "import", str(path), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert (report["inserted"], report["invalid"]) == (1, 1)
+    assert (report["inserted"], report["quarantined"]) == (1, 1)
     assert report["problems"][0]["row"] == 3
     assert "100%" in result.stderr
 

@@ -1,0 +1,127 @@
+"""Who is told what when something happens to an order (rules 3 to 7), in both languages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orders.domain import events
+from orders.domain.access import Role
+from orders.domain.labels import STATUS_LABELS
+from orders.domain.model import OrderStatus
+
+
+@dataclass(frozen=True)
+class Notification:
+    recipient: Role
+    event_type: str
+    order_id: str | None
+    customer_id: str | None
+    message: dict[str, str]  # "en", "zh"
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _status(value: str, language: str) -> str:
+    return STATUS_LABELS[OrderStatus(value)][language]
+
+
+def notifications_for(event: events.Event) -> list[Notification]:
+    match event:
+        case events.StatusChanged():
+            data = {"action": event.action, "from": event.from_status, "to": event.to_status}
+            message = {
+                "en": f"Order {event.order_id} is now {_status(event.to_status, 'en')}.",
+                "zh": f"订单 {event.order_id} 状态更新：{_status(event.to_status, 'zh')}。",
+            }
+            # Rule 3: every status change notifies the customer.
+            found = [Notification(Role.CUSTOMER, "status_changed", event.order_id, event.customer_id, message, data)]
+            if event.to_status == OrderStatus.CONFIRMED.value or (
+                event.to_status == OrderStatus.CANCELLED.value
+                and event.from_status in (OrderStatus.CONFIRMED.value, OrderStatus.AWAITING_SHIPMENT.value)
+            ):  # the warehouse prepares goods for confirmed orders and stops for cancelled ones
+                found.append(
+                    Notification(Role.WAREHOUSE, "status_changed", event.order_id, event.customer_id, message, data)
+                )
+            return found
+        case events.ShipmentChanged():  # rule 4
+            return [
+                Notification(
+                    Role.WAREHOUSE,
+                    "shipment_changed",
+                    event.order_id,
+                    event.customer_id,
+                    {
+                        "en": f"Shipment of order {event.order_id}: {event.carrier}, tracking number "
+                        f"{event.tracking_number}.",
+                        "zh": f"订单 {event.order_id} 发货信息：{event.carrier}，运单号 {event.tracking_number}。",
+                    },
+                    {
+                        "carrier": event.carrier,
+                        "tracking_number": event.tracking_number,
+                        "previous_carrier": event.previous_carrier,
+                        "previous_tracking_number": event.previous_tracking_number,
+                    },
+                )
+            ]
+        case events.InvoiceIssued():  # rule 5
+            amount = f"{event.currency} {event.amount:.2f}"
+            return [
+                Notification(
+                    Role.FINANCE,
+                    "invoice_issued",
+                    event.order_id,
+                    event.customer_id,
+                    {
+                        "en": f"Invoice {event.invoice_number} issued for order {event.order_id}: {amount}.",
+                        "zh": f"订单 {event.order_id} 已开具发票 {event.invoice_number}：{amount}。",
+                    },
+                    {"invoice_number": event.invoice_number, "amount": f"{event.amount:.2f}",
+                     "currency": event.currency},
+                )
+            ]
+        case events.FreightComputed():  # rule 6
+            freight = f"{event.currency} {event.freight:.2f}"
+            return [
+                Notification(
+                    Role.FINANCE,
+                    "freight_computed",
+                    event.order_id,
+                    event.customer_id,
+                    {
+                        "en": f"Order {event.order_id} shipped with {event.carrier}: freight {freight}.",
+                        "zh": f"订单 {event.order_id} 已由 {event.carrier} 发货，运费 {freight}。",
+                    },
+                    {"carrier": event.carrier, "freight": f"{event.freight:.2f}", "currency": event.currency},
+                )
+            ]
+        case events.PaymentRecorded():
+            amount = f"{event.currency} {event.amount:.2f}"
+            message = {
+                "en": f"Payment of {amount} received for order {event.order_id}.",
+                "zh": f"订单 {event.order_id} 已收到付款 {amount}。",
+            }
+            data = {"amount": f"{event.amount:.2f}", "currency": event.currency}
+            return [
+                Notification(Role.FINANCE, "payment_recorded", event.order_id, event.customer_id, message, data),
+                Notification(Role.CUSTOMER, "payment_recorded", event.order_id, event.customer_id, message, data),
+            ]
+        case events.SettlementRunCompleted():  # rule 7
+            day = event.settlement_day.isoformat()
+            totals = "; ".join(
+                f"{currency} {t['amount_due']} due, freight {t['freight']}" for currency, t in event.totals.items()
+            ) or "nothing due"
+            return [
+                Notification(
+                    Role.FINANCE,
+                    "settlement_completed",
+                    None,
+                    None,
+                    {
+                        "en": f"Settlement for {day}: {event.orders} unpaid order(s) settled; {totals}.",
+                        "zh": f"{day} 结算完成：{event.orders} 个未付款订单已结算；{totals}。",
+                    },
+                    {"day": day, "orders": event.orders, "totals": event.totals},
+                )
+            ]
+        case _:
+            return []

@@ -1,0 +1,245 @@
+"""Request and response models of the REST API: they validate input and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Text64 = Field(min_length=1, max_length=64)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class TokenRequest(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class CustomerTokenRequest(Strict):
+    order_id: str = Text64
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> CustomerTokenRequest:
+        if not (self.email or self.phone):
+            raise ValueError("give the e-mail address or the phone number on the order")
+        return self
+
+
+class StaffLinkTokenRequest(Strict):
+    platform: Literal["slack", "dingtalk"]
+    platform_user_id: str = Field(min_length=1, max_length=128)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    role: str
+    subject: str
+
+
+class Labels(BaseModel):
+    en: str
+    zh: str
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    customer_id: str
+    customer_name: str
+    status: str
+    status_label: Labels
+    payment_status: str
+    payment_label: Labels
+    allowed_actions: list[str]
+    amount: str
+    currency: str
+    freight: str | None
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None
+    due_date: date | None
+    shipped_at: datetime | None
+    carrier: str | None
+    tracking_number: str | None
+    version: int
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    total: int
+    page: int
+    page_size: int
+
+
+OrderState = Literal["pending_confirmation", "confirmed", "awaiting_shipment", "shipped", "settled", "cancelled"]
+
+
+class OrderListQuery(Strict):
+    status: OrderState | None = None
+    customer_id: str | None = Field(default=None, max_length=64)
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    q: str | None = Field(default=None, max_length=100, description="search order number or customer name")
+    sort: Literal["created_at", "updated_at", "paid_at"] = "created_at"
+    order: Literal["asc", "desc"] = "desc"
+    page: int = Field(default=1, ge=1, le=100000)
+    page_size: int = Field(default=20, ge=1, le=200)
+
+
+class TransitionRequest(Strict):
+    action: Literal["confirm", "cancel", "stock_in", "ship", "pay"]
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ShipmentRequest(Strict):
+    carrier: str = Text64
+    tracking_number: str = Text64
+
+
+class InvoiceOut(BaseModel):
+    number: str
+    order_id: str
+    customer_name: str
+    amount: str
+    currency: str
+    issued_at: datetime
+    pdf_url: str
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    order_id: str | None
+    actor: str
+    actor_role: str
+    source: str
+    action: str
+    from_value: str | None
+    to_value: str | None
+    reason: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+
+
+class AuditQuery(Strict):
+    after: int = Field(default=0, ge=0)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class NotificationOut(BaseModel):
+    id: int
+    created_at: datetime
+    recipient_role: str
+    customer_id: str | None
+    order_id: str | None
+    event_type: str
+    message: Labels
+    data: dict[str, Any]
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    last_id: int
+
+
+class NotificationsQuery(Strict):
+    after: int = Field(default=0, ge=0, le=2**62)
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class SettlementRequest(Strict):
+    date: date
+
+
+class SettlementReportOut(BaseModel):
+    settlement_day: str
+    run_id: int
+    orders: int
+    settled: list[str]
+    skipped: list[str]
+    totals: dict[str, dict[str, str]]
+
+
+class SettlementsQuery(Strict):
+    date: date
+
+
+class SettlementOut(BaseModel):
+    order_id: str
+    run_id: int
+    settlement_day: date
+    amount_due: str
+    freight: str
+    currency: str
+    created_at: datetime
+
+
+class SettlementList(BaseModel):
+    items: list[SettlementOut]
+
+
+class ImportSourceRequest(Strict):
+    source: str = Field(min_length=1, max_length=100)
+
+
+class RowProblemOut(BaseModel):
+    row: int
+    reason: str
+
+
+class ImportReportOut(BaseModel):
+    import_id: int | None
+    source: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+    problems: list[RowProblemOut]
+
+
+class UserIn(Strict):
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=8, max_length=256)
+    role: Literal["warehouse", "finance", "operations"]
+    display_name: str | None = Field(default=None, max_length=200)
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    display_name: str
+    active: bool
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class LinkIn(Strict):
+    platform: Literal["slack", "dingtalk"]
+    platform_user_id: str = Field(min_length=1, max_length=128)
+
+
+class Health(BaseModel):
+    status: str
+    service: str

@@ -1,0 +1,230 @@
+"""Use cases that change or read orders. Each change is one transaction that writes the new state, its
+audit records and its notifications (outbox) together, so none can exist without the others."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from orders.adapters.repository import OrderQuery
+from orders.domain import events
+from orders.domain.access import Actor, Role, can_see, check_permitted, check_staff
+from orders.domain.carriers import Carriers
+from orders.domain.model import Action, Order
+from orders.domain.notifications import notifications_for
+from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
+
+
+class OrderNotFound(Exception):
+    """No such order, or one the caller may not see: the same answer, so ids cannot be probed."""
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"No order {order_id} was found.")
+
+
+class VersionMismatch(Exception):
+    """The caller's copy (If-Match) is older than the stored order."""
+
+    def __init__(self, order: Order, expected: int) -> None:
+        self.current_version = order.version
+        super().__init__(
+            f"Order {order.order_id} is at version {order.version}, not {expected}: reload it and try again."
+        )
+
+
+class ConcurrentUpdate(Exception):
+    """Another change to the same order committed first."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _visible_order(uow: SqlAlchemyUnitOfWork, order_id: str, actor: Actor) -> Order:
+    order = uow.orders.get(order_id.strip().upper())
+    if order is None or not can_see(actor, order):
+        raise OrderNotFound(order_id)
+    return order
+
+
+def get_order(uow: SqlAlchemyUnitOfWork, order_id: str, actor: Actor) -> Order:
+    with uow:
+        order = _visible_order(uow, order_id, actor)
+        uow.session.expunge(order)
+        return order
+
+
+def list_orders(uow: SqlAlchemyUnitOfWork, query: OrderQuery, actor: Actor) -> tuple[list[Order], int]:
+    if actor.role is Role.CUSTOMER:  # customers list their own orders only, whatever they ask for
+        query = OrderQuery(**{**asdict(query), "customer_id": actor.customer_id})
+    with uow:
+        found, total = uow.orders.list(query)
+        uow.session.expunge_all()
+        return found, total
+
+
+def _audit_entry(event: events.Event) -> dict[str, Any] | None:
+    match event:
+        case events.StatusChanged():
+            return {"action": event.action, "from_value": event.from_status, "to_value": event.to_status,
+                    "reason": event.reason}
+        case events.ShipmentChanged():
+            before = f"{event.previous_carrier} {event.previous_tracking_number}" if event.previous_carrier else None
+            return {"action": "record_shipment", "from_value": before,
+                    "to_value": f"{event.carrier} {event.tracking_number}"}
+        case events.InvoiceIssued():
+            return {"action": "issue_invoice", "to_value": event.invoice_number}
+        case events.FreightComputed():
+            return {"action": "compute_freight", "to_value": f"{event.currency} {event.freight:.2f}"}
+        case events.PaymentRecorded():
+            return {"action": "pay", "from_value": "unpaid", "to_value": "paid"}
+        case events.OrderSettled():
+            return {"action": "record_settlement",
+                    "to_value": f"{event.currency} {event.amount_due:.2f} due, freight {event.freight:.2f}"}
+        case events.SettlementRunCompleted():
+            return {"action": "settlement_run", "to_value": f"{event.orders} orders"}
+    return None
+
+
+def _details(event: events.Event) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Decimal | date) else v) for k, v in asdict(event).items()}
+
+
+def record_events(
+    uow: SqlAlchemyUnitOfWork, happened: list[events.Event], actor: Actor, now: datetime, order: Order | None = None
+) -> None:
+    """Write the audit record and the notifications of each event, inside the caller's transaction."""
+    queue = list(happened)
+    while queue:
+        event = queue.pop(0)
+        if isinstance(event, events.InvoiceDue) and order is not None:  # rule 5: number and store it
+            number = uow.invoices.issue(order, now)
+            queue.insert(0, events.InvoiceIssued(order.order_id, order.customer_id, number, order.amount,
+                                                  order.currency))
+            continue
+        entry = _audit_entry(event)
+        if entry is not None:
+            uow.audit.add(
+                at=now, order_id=getattr(event, "order_id", None), actor=actor.name, actor_role=actor.role.value,
+                source=actor.source.value, details=_details(event), **entry,
+            )
+        for notification in notifications_for(event):
+            uow.outbox.add(notification, now)
+
+
+def _commit_order_change(uow: SqlAlchemyUnitOfWork, order: Order, actor: Actor, now: datetime) -> None:
+    happened, order.events, order_id = list(order.events), [], order.order_id
+    try:
+        uow.session.flush()  # the versioned UPDATE: fails here if another change committed first
+    except StaleDataError:
+        raise ConcurrentUpdate(f"Order {order_id} was changed at the same time: reload it.") from None
+    record_events(uow, happened, actor, now, order)
+    uow.commit()
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    reason: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+
+def change_order(
+    uow: SqlAlchemyUnitOfWork,
+    order_id: str,
+    change: Change,
+    actor: Actor,
+    carriers: Carriers,
+    expected_version: int | None = None,
+) -> Order:
+    """Apply one workflow action to an order, with permissions, optimistic locking and its side effects."""
+    now = utcnow()
+    with uow:
+        order = _visible_order(uow, order_id, actor)
+        check_permitted(actor, order, change.action)
+        if expected_version is not None and expected_version != order.version:
+            raise VersionMismatch(order, expected_version)
+        match change.action:
+            case Action.CONFIRM:
+                order.confirm(now, change.reason)
+            case Action.CANCEL:
+                order.cancel(now, change.reason)
+            case Action.STOCK_IN:
+                order.stock_in(now, change.reason)
+            case Action.SHIP:
+                order.ship(carriers, now, change.reason)
+            case Action.PAY:
+                order.pay(now, change.reason)
+            case Action.RECORD_SHIPMENT:
+                carrier, number = carriers.check_tracking_number(change.carrier or "", change.tracking_number or "")
+                order.record_shipment(carrier, number, now)
+            case Action.SETTLE:
+                raise ValueError("orders are settled by a settlement run, not one by one")
+        _commit_order_change(uow, order, actor, now)
+        uow.session.expunge(order)
+        return order
+
+
+@dataclass
+class SettlementReport:
+    settlement_day: str
+    run_id: int
+    orders: int = 0
+    settled: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # settled meanwhile by an overlapping run
+    totals: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def settle_day(
+    uow: SqlAlchemyUnitOfWork, day: date, actor: Actor, on_order: Callable[[str], object] | None = None
+) -> SettlementReport:
+    """Rule 7: settle every shipped order still unpaid at the end of its due day, exactly once.
+
+    Each order is settled in its own transaction, guarded by the unique order id of the settlements
+    table and the order's version, so a second run, an overlapping run or a late catch-up run can
+    never settle an order twice; it skips what another run took.
+    """
+    check_staff(actor, Role.FINANCE)
+    now = utcnow()
+    with uow:
+        run_id = uow.settlements.start_run(day, actor.name, actor.source.value, now)
+        due = uow.orders.due_for_settlement(day)
+        uow.commit()
+    report = SettlementReport(settlement_day=day.isoformat(), run_id=run_id)
+    sums: dict[str, list[Decimal]] = {}
+    for order_id in due:
+        try:
+            with uow:
+                order = uow.orders.get(order_id)
+                if order is None or not order.is_due_for_settlement(day):
+                    report.skipped.append(order_id)
+                    continue
+                order.settle(day, now)
+                uow.settlements.add(run_id, order, day, now)
+                order.events.append(events.OrderSettled(order.order_id, order.customer_id, day, order.amount,
+                                                        order.freight or Decimal("0"), order.currency))
+                _commit_order_change(uow, order, actor, now)
+        except (ConcurrentUpdate, StaleDataError, IntegrityError):
+            report.skipped.append(order_id)
+            continue
+        report.settled.append(order_id)
+        total = sums.setdefault(order.currency, [Decimal("0"), Decimal("0")])
+        total[0] += order.amount
+        total[1] += order.freight or Decimal("0")
+        if on_order:
+            on_order(order_id)
+    report.orders = len(report.settled)
+    report.totals = {c: {"amount_due": f"{a:.2f}", "freight": f"{f:.2f}"} for c, (a, f) in sorted(sums.items())}
+    with uow:
+        uow.settlements.finish_run(run_id, report.orders, report.totals, utcnow())
+        record_events(uow, [events.SettlementRunCompleted(day, report.orders, report.totals)], actor, now)
+        uow.commit()
+    return report
