@@ -31,7 +31,9 @@ class SourceRows:
     mapping: dict[str, Any] = field(default_factory=dict)  # extra header names of this source
 
 
-def _dict_rows(label: str, records: Iterator[dict[str, Any]], first_row: int = 1) -> tuple[list[str], Iterator]:
+def _dict_rows(
+    label: str, records: Iterator[dict[str, Any]], first_row: int = 1
+) -> tuple[list[str], Iterator]:
     """Peek at the first record for the header; number the records from ``first_row``."""
     records = iter(records)
     try:
@@ -160,8 +162,13 @@ def _http_records(config: dict[str, Any]) -> Iterator[dict[str, Any]]:
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
-    retry = Retry(total=int(config.get("retries", 5)), backoff_factor=float(config.get("backoff", 0.5)),
-                  status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET",), respect_retry_after_header=True)
+    retry = Retry(
+        total=int(config.get("retries", 5)),
+        backoff_factor=float(config.get("backoff", 0.5)),
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=("GET",),
+        respect_retry_after_header=True,
+    )
     session = requests.Session()
     session.mount("http://", HTTPAdapter(max_retries=retry))
     session.mount("https://", HTTPAdapter(max_retries=retry))
@@ -197,7 +204,9 @@ def _sql_records(config: dict[str, Any]) -> Iterator[dict[str, Any]]:
     engine = create_engine(os.path.expandvars(config["url"]))
     try:
         with engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=1000).execute(text(config["query"]))
+            result = connection.execution_options(stream_results=True, yield_per=1000).execute(
+                text(config["query"])
+            )
             for row in result.mappings():
                 yield dict(row)
     except SQLAlchemyError as exc:
@@ -236,8 +245,15 @@ def open_source(
             source.mapping = mapping
             yield source
     elif kind in ("http", "sql"):
-        if kind == "http" and not config.get("url") or kind == "sql" and not (config.get("url") and config.get("query")):
-            raise UnknownSource(f"source {name_or_path!r} lacks its url{' and query' if kind == 'sql' else ''}")
+        if (
+            kind == "http"
+            and not config.get("url")
+            or kind == "sql"
+            and not (config.get("url") and config.get("query"))
+        ):
+            raise UnknownSource(
+                f"source {name_or_path!r} lacks its url{' and query' if kind == 'sql' else ''}"
+            )
         records = _http_records(config) if kind == "http" else _sql_records(config)
         header, rows = _dict_rows(f"source {name_or_path}", records)
         yield SourceRows(f"source {name_or_path}", header, rows, by_name=True, mapping=mapping)

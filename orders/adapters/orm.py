@@ -87,7 +87,9 @@ orders = Table(
     Column("freight", Money),
     Column("shipped_at", UTCDateTime),
     Column("source_updated_at", UTCDateTime, nullable=False),
-    Column("match_key", String(40), nullable=False),  # hash of order number, customer id, order date  # the ERP's own last-update time
+    Column(
+        "match_key", String(40), nullable=False
+    ),  # hash of order number, customer id, order date  # the ERP's own last-update time
     Column("version", Integer, nullable=False),
 )
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, true, update
@@ -30,7 +30,16 @@ from orders.domain.model import Order, OrderStatus, PaymentStatus, initial_statu
 from orders.domain.notifications import Notification
 
 # Fields an import may overwrite; the workflow state and shipment are never among them.
-IMPORTED_FIELDS = ("customer_id", "customer_name", "email", "phone", "amount", "currency", "paid_at", "due_date")
+IMPORTED_FIELDS = (
+    "customer_id",
+    "customer_name",
+    "email",
+    "phone",
+    "amount",
+    "currency",
+    "paid_at",
+    "due_date",
+)
 SORTABLE = {"created_at": orders.c.created_at, "updated_at": orders.c.updated_at, "paid_at": orders.c.paid_at}
 
 
@@ -71,7 +80,10 @@ class SqlAlchemyOrderRepository:
         if query.search:
             pattern = "%" + query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             conditions.append(
-                or_(orders.c.order_id.ilike(pattern, escape="\\"), orders.c.customer_name.ilike(pattern, escape="\\"))
+                or_(
+                    orders.c.order_id.ilike(pattern, escape="\\"),
+                    orders.c.customer_name.ilike(pattern, escape="\\"),
+                )
             )
         where = and_(true(), *conditions)
         total = self.session.execute(select(func.count()).select_from(orders).where(where)).scalar_one()
@@ -111,7 +123,9 @@ class SqlAlchemyOrderRepository:
         if not ids:
             return {}
         rows = self.session.execute(
-            select(orders.c.order_id, orders.c.source_updated_at, orders.c.match_key).where(orders.c.order_id.in_(ids))
+            select(orders.c.order_id, orders.c.source_updated_at, orders.c.match_key).where(
+                orders.c.order_id.in_(ids)
+            )
         )
         return {order_id: (updated, key) for order_id, updated, key in rows}
 
@@ -185,7 +199,9 @@ class AuditRepository:
         self.session.execute(insert(audit_log).values(**entry))
 
     def for_order(self, order_id: str) -> list[dict[str, Any]]:
-        rows = self.session.execute(select(audit_log).where(audit_log.c.order_id == order_id).order_by(audit_log.c.id))
+        rows = self.session.execute(
+            select(audit_log).where(audit_log.c.order_id == order_id).order_by(audit_log.c.id)
+        )
         return [_row(r) for r in rows]
 
     def recent(self, after_id: int, limit: int) -> list[dict[str, Any]]:
@@ -288,7 +304,9 @@ class SettlementRepository:
 
     def last_finished_day(self) -> date | None:
         return self.session.execute(
-            select(func.max(settlement_runs.c.settlement_day)).where(settlement_runs.c.finished_at.is_not(None))
+            select(func.max(settlement_runs.c.settlement_day)).where(
+                settlement_runs.c.finished_at.is_not(None)
+            )
         ).scalar_one()
 
     def for_day(self, day: date) -> list[dict[str, Any]]:
@@ -319,7 +337,9 @@ class UserRepository:
             )
         )
         self.session.execute(
-            insert(staff_links).values(platform=platform, platform_user_id=platform_user_id, username=username)
+            insert(staff_links).values(
+                platform=platform, platform_user_id=platform_user_id, username=username
+            )
         )
 
     def by_platform_id(self, platform: str, platform_user_id: str) -> dict[str, Any] | None:
@@ -337,11 +357,15 @@ class ImportRepository:
 
     def start(self, source: str, actor: str, now: datetime) -> int:
         return self.session.execute(
-            insert(imports).values(source=source, started_at=now, actor=actor, report={}).returning(imports.c.id)
+            insert(imports)
+            .values(source=source, started_at=now, actor=actor, report={})
+            .returning(imports.c.id)
         ).scalar_one()
 
     def finish(self, import_id: int, report: dict, now: datetime) -> None:
-        self.session.execute(update(imports).where(imports.c.id == import_id).values(finished_at=now, report=report))
+        self.session.execute(
+            update(imports).where(imports.c.id == import_id).values(finished_at=now, report=report)
+        )
 
     def quarantine(self, import_id: int, source: str, rows: Sequence[tuple[int, str, Any]]) -> None:
         if rows:
@@ -366,7 +390,9 @@ class IdempotencyRepository:
 
     def get(self, principal: str, key: str) -> dict[str, Any] | None:
         row = self.session.execute(
-            select(idempotency_keys).where(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
+            select(idempotency_keys).where(
+                idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
+            )
         ).first()
         return _row(row) if row else None
 

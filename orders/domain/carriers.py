@@ -62,7 +62,7 @@ class Carriers:
 
     @classmethod
     def from_mapping(cls, data: dict) -> Carriers:
-        """Build from the carriers file: {carriers: {name: {base, percent, minimum?, aliases?, tracking?}}}."""
+        """Build from the carriers file: {carriers: {name: {base, percent, minimum?, aliases?, tracking?}}}"""
         by_name: dict[str, Carrier] = {}
         aliases: dict[str, str] = {}
         for name, entry in ((data or {}).get("carriers") or {}).items():

@@ -67,7 +67,8 @@ class OrderRecord:
     @property
     def match_key(self) -> str:
         """The seed's identity of an order across sources: order number, customer id and order date."""
-        key = f"{self.order_id}|{self.customer_id}|{self.created_at.astimezone(timezone.utc).date().isoformat()}"
+        day = self.created_at.astimezone(timezone.utc).date().isoformat()
+        key = f"{self.order_id}|{self.customer_id}|{day}"
         return hashlib.sha1(key.encode()).hexdigest()
 
 
@@ -76,7 +77,9 @@ def merged_mapping(extra: Mapping[str, str | list[str]] | None) -> dict[str, tup
     mapping = dict(DEFAULT_COLUMN_MAPPING)
     for field_name, names in (extra or {}).items():
         if field_name not in mapping:
-            raise UnknownColumns(f"the mapping names an unknown field {field_name!r}; known: {', '.join(mapping)}")
+            raise UnknownColumns(
+                f"the mapping names an unknown field {field_name!r}; known: {', '.join(mapping)}"
+            )
         names = [names] if isinstance(names, str) else list(names)
         mapping[field_name] = (*names, *mapping[field_name])
     return mapping
@@ -87,7 +90,9 @@ def resolve_header(
 ) -> dict[str, int | str]:
     """Map our field names to column positions in ``header`` (or to the header names themselves when
     ``by_name``, for rows that are dicts); raise if a required one is missing."""
-    positions = {str(name).strip().lstrip("\ufeff").lower(): (name if by_name else i) for i, name in enumerate(header)}
+    positions = {
+        str(name).strip().lstrip("\ufeff").lower(): (name if by_name else i) for i, name in enumerate(header)
+    }
     resolved: dict[str, int | str] = {}
     for field_name, aliases in mapping.items():
         for alias in aliases:
@@ -183,10 +188,19 @@ class RecordCleaner:
 
     def __call__(self, row) -> OrderRecord:
         cell = self._cell
-        order_id, customer_id, customer_name = cell(row, "order_id"), cell(row, "customer_id"), cell(row, "customer_name")
+        order_id, customer_id, customer_name = (
+            cell(row, "order_id"),
+            cell(row, "customer_id"),
+            cell(row, "customer_name"),
+        )
         amount, created = cell(row, "amount"), cell(row, "created_at")
-        for name, value in (("order_id", order_id), ("customer_id", customer_id), ("customer_name", customer_name),
-                            ("amount", amount), ("created_at", created)):
+        for name, value in (
+            ("order_id", order_id),
+            ("customer_id", customer_id),
+            ("customer_name", customer_name),
+            ("amount", amount),
+            ("created_at", created),
+        ):
             if not value:
                 raise InvalidRecord(f"{name} is empty")
         tz = self.default_tz

@@ -74,7 +74,9 @@ class ShipmentMissing(DomainError):
     code = "shipment_missing"
 
     def __init__(self, order_id: str) -> None:
-        super().__init__(f"Order {order_id} has no carrier and tracking number yet: record the shipment first.")
+        super().__init__(
+            f"Order {order_id} has no carrier and tracking number yet: record the shipment first."
+        )
 
 
 @dataclass(eq=False)
@@ -131,7 +133,9 @@ class Order:
             raise IllegalTransition(self, action)
         previous, self.status, self.updated_at = self.status, target, now
         self._pending_events().append(
-            events.StatusChanged(self.order_id, self.customer_id, action.value, previous.value, target.value, reason)
+            events.StatusChanged(
+                self.order_id, self.customer_id, action.value, previous.value, target.value, reason
+            )
         )
 
     def confirm(self, now: datetime, reason: str | None = None) -> None:

@@ -34,13 +34,19 @@ def notifications_for(event: events.Event) -> list[Notification]:
                 "zh": f"订单 {event.order_id} 状态更新：{_status(event.to_status, 'zh')}。",
             }
             # Rule 3: every status change notifies the customer.
-            found = [Notification(Role.CUSTOMER, "status_changed", event.order_id, event.customer_id, message, data)]
+            found = [
+                Notification(
+                    Role.CUSTOMER, "status_changed", event.order_id, event.customer_id, message, data
+                )
+            ]
             if event.to_status == OrderStatus.CONFIRMED.value or (
                 event.to_status == OrderStatus.CANCELLED.value
                 and event.from_status in (OrderStatus.CONFIRMED.value, OrderStatus.AWAITING_SHIPMENT.value)
             ):  # the warehouse prepares goods for confirmed orders and stops for cancelled ones
                 found.append(
-                    Notification(Role.WAREHOUSE, "status_changed", event.order_id, event.customer_id, message, data)
+                    Notification(
+                        Role.WAREHOUSE, "status_changed", event.order_id, event.customer_id, message, data
+                    )
                 )
             return found
         case events.ShipmentChanged():  # rule 4
@@ -53,7 +59,8 @@ def notifications_for(event: events.Event) -> list[Notification]:
                     {
                         "en": f"Shipment of order {event.order_id}: {event.carrier}, tracking number "
                         f"{event.tracking_number}.",
-                        "zh": f"订单 {event.order_id} 发货信息：{event.carrier}，运单号 {event.tracking_number}。",
+                        "zh": f"订单 {event.order_id} 发货信息：{event.carrier}，"
+                        f"运单号 {event.tracking_number}。",
                     },
                     {
                         "carrier": event.carrier,
@@ -75,8 +82,11 @@ def notifications_for(event: events.Event) -> list[Notification]:
                         "en": f"Invoice {event.invoice_number} issued for order {event.order_id}: {amount}.",
                         "zh": f"订单 {event.order_id} 已开具发票 {event.invoice_number}：{amount}。",
                     },
-                    {"invoice_number": event.invoice_number, "amount": f"{event.amount:.2f}",
-                     "currency": event.currency},
+                    {
+                        "invoice_number": event.invoice_number,
+                        "amount": f"{event.amount:.2f}",
+                        "currency": event.currency,
+                    },
                 )
             ]
         case events.FreightComputed():  # rule 6
@@ -102,14 +112,22 @@ def notifications_for(event: events.Event) -> list[Notification]:
             }
             data = {"amount": f"{event.amount:.2f}", "currency": event.currency}
             return [
-                Notification(Role.FINANCE, "payment_recorded", event.order_id, event.customer_id, message, data),
-                Notification(Role.CUSTOMER, "payment_recorded", event.order_id, event.customer_id, message, data),
+                Notification(
+                    Role.FINANCE, "payment_recorded", event.order_id, event.customer_id, message, data
+                ),
+                Notification(
+                    Role.CUSTOMER, "payment_recorded", event.order_id, event.customer_id, message, data
+                ),
             ]
         case events.SettlementRunCompleted():  # rule 7
             day = event.settlement_day.isoformat()
-            totals = "; ".join(
-                f"{currency} {t['amount_due']} due, freight {t['freight']}" for currency, t in event.totals.items()
-            ) or "nothing due"
+            totals = (
+                "; ".join(
+                    f"{currency} {t['amount_due']} due, freight {t['freight']}"
+                    for currency, t in event.totals.items()
+                )
+                or "nothing due"
+            )
             return [
                 Notification(
                     Role.FINANCE,

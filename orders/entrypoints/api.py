@@ -37,10 +37,10 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
-def error(status: int, code: str, message: str, **details):
+def error(http_status: int, code: str, message: str, **details):
     """The one error shape of the API: {"error": {"code", "message", ...details}}."""
     response = jsonify({"error": {"code": code, "message": message, **details}})
-    response.status_code = status
+    response.status_code = http_status
     return response
 
 
@@ -85,8 +85,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False  # Chinese names and labels readable in the raw JSON
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
     carriers = load_carriers(settings.carriers_file)
-    signer = TokenSigner.from_settings(settings.jwt_secret, settings.var_dir, settings.token_minutes,
-                                       settings.service_token)
+    signer = TokenSigner.from_settings(
+        settings.jwt_secret, settings.var_dir, settings.token_minutes, settings.service_token
+    )
     spec = ApiSpec(
         "orderbot order service",
         "1",
@@ -110,7 +111,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         try:
             return int(header.strip().removeprefix("W/").strip('"'))
         except ValueError:
-            raise RequestInvalid("If-Match must be the ETag of the order, like \"3\".") from None
+            raise RequestInvalid('If-Match must be the ETag of the order, like "3".') from None
 
     # --- errors: one JSON shape, never a 500 for a client's mistake -----------------------------
 
@@ -138,8 +139,15 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(IllegalTransition)
     def illegal(exc: IllegalTransition):
-        return error(409, exc.code, str(exc), order_id=exc.order_id, status=exc.status.value,
-                     action=exc.action.value, allowed_actions=exc.allowed)
+        return error(
+            409,
+            exc.code,
+            str(exc),
+            order_id=exc.order_id,
+            status=exc.status.value,
+            action=exc.action.value,
+            allowed_actions=exc.allowed,
+        )
 
     @app.errorhandler(services.ConcurrentUpdate)
     def concurrent(exc: services.ConcurrentUpdate):
@@ -173,7 +181,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
                 seen = uow.idempotency.get(principal, key)
             if seen is not None:
                 if (seen["method"], seen["path"]) != (request.method, request.path):
-                    return error(422, "idempotency_key_reused", "This Idempotency-Key was used for another request.")
+                    return error(
+                        422, "idempotency_key_reused", "This Idempotency-Key was used for another request."
+                    )
                 replay = Response(seen["body"], status=seen["status_code"], mimetype="application/json")
                 replay.headers["Idempotent-Replayed"] = "true"
                 return replay
@@ -181,9 +191,15 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             if response.status_code < 500:
                 try:
                     with new_uow() as uow:
-                        uow.idempotency.add(principal=principal, key=key, method=request.method, path=request.path,
-                                            status_code=response.status_code, body=response.get_data(as_text=True),
-                                            created_at=services.utcnow())
+                        uow.idempotency.add(
+                            principal=principal,
+                            key=key,
+                            method=request.method,
+                            path=request.path,
+                            status_code=response.status_code,
+                            body=response.get_data(as_text=True),
+                            created_at=services.utcnow(),
+                        )
                         uow.commit()
                 except IntegrityError:  # a concurrent request with the same key stored its answer first
                     pass
@@ -197,8 +213,15 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
 
     # --- health and the API description ---------------------------------------------------------
 
-    @spec.operation(app, "/health", "GET", summary="Health check", tag="service", auth=False,
-                    responses={200: ("healthy", schemas.Health), 503: ("database unavailable", E)})
+    @spec.operation(
+        app,
+        "/health",
+        "GET",
+        summary="Health check",
+        tag="service",
+        auth=False,
+        responses={200: ("healthy", schemas.Health), 503: ("database unavailable", E)},
+    )
     def health():
         try:
             with engine.connect() as connection:
@@ -213,28 +236,49 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
 
     # --- authentication ---------------------------------------------------------------------------
 
-    @spec.operation(app, "/api/v1/auth/token", "POST", summary="Staff sign-in", tag="auth", auth=False,
-                    body=schemas.TokenRequest, responses={200: ("token", schemas.TokenResponse), **common})
+    @spec.operation(
+        app,
+        "/api/v1/auth/token",
+        "POST",
+        summary="Staff sign-in",
+        tag="auth",
+        auth=False,
+        body=schemas.TokenRequest,
+        responses={200: ("token", schemas.TokenResponse), **common},
+    )
     def staff_token(body: schemas.TokenRequest):
         who = users.authenticate(new_uow(), body.username, body.password, Source.REST)
         if who is None:
             return error(401, "invalid_credentials", "Wrong user name or password.")
         return jsonify(_token(who))
 
-    @spec.operation(app, "/api/v1/auth/customer", "POST", summary="Customer sign-in with an order number and the "
-                    "e-mail or phone on it", tag="auth", auth=False, body=schemas.CustomerTokenRequest,
-                    responses={200: ("token", schemas.TokenResponse), **common})
+    @spec.operation(
+        app,
+        "/api/v1/auth/customer",
+        "POST",
+        summary="Customer sign-in with an order number and the e-mail or phone on it",
+        tag="auth",
+        auth=False,
+        body=schemas.CustomerTokenRequest,
+        responses={200: ("token", schemas.TokenResponse), **common},
+    )
     def customer_token(body: schemas.CustomerTokenRequest):
         customer_id = users.identify_customer(new_uow(), body.order_id, body.email, body.phone)
         if customer_id is None:
-            return error(401, "invalid_credentials",
-                         "That order number and e-mail or phone do not match an order.")
+            return error(
+                401, "invalid_credentials", "That order number and e-mail or phone do not match an order."
+            )
         return jsonify(_token(Actor(f"customer:{customer_id}", Role.CUSTOMER, Source.REST, customer_id)))
 
-    @spec.operation(app, "/api/v1/auth/staff-link", "POST", summary="Token for a chat user of the staff directory "
-                    "(action server only)", tag="auth", body=schemas.StaffLinkTokenRequest,
-                    responses={200: ("token", schemas.TokenResponse), 404: ("not in the staff directory", E),
-                               **common})
+    @spec.operation(
+        app,
+        "/api/v1/auth/staff-link",
+        "POST",
+        summary="Token for a chat user of the staff directory (action server only)",
+        tag="auth",
+        body=schemas.StaffLinkTokenRequest,
+        responses={200: ("token", schemas.TokenResponse), 404: ("not in the staff directory", E), **common},
+    )
     def staff_link_token(body: schemas.StaffLinkTokenRequest):
         if not signer.is_service(request.headers.get("Authorization")):
             raise Unauthenticated("Only the action server may exchange a chat user id for a token.")
@@ -244,14 +288,25 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         return jsonify(_token(who))
 
     def _token(who: Actor) -> dict[str, Any]:
-        return {"access_token": signer.issue(who), "token_type": "Bearer",
-                "expires_in": int(signer.ttl / timedelta(seconds=1)), "role": who.role.value, "subject": who.name}
+        return {
+            "access_token": signer.issue(who),
+            "token_type": "Bearer",
+            "expires_in": int(signer.ttl / timedelta(seconds=1)),
+            "role": who.role.value,
+            "subject": who.name,
+        }
 
     # --- orders -----------------------------------------------------------------------------------
 
-    @spec.operation(app, "/api/v1/orders", "GET", summary="List orders (filters, search, sort, paging)",
-                    tag="orders", query=schemas.OrderListQuery, responses={200: ("a page", schemas.OrderPage),
-                                                                            **common})
+    @spec.operation(
+        app,
+        "/api/v1/orders",
+        "GET",
+        summary="List orders (filters, search, sort, paging)",
+        tag="orders",
+        query=schemas.OrderListQuery,
+        responses={200: ("a page", schemas.OrderPage), **common},
+    )
     def list_orders(query: schemas.OrderListQuery):
         found, total = services.list_orders(
             new_uow(),
@@ -268,35 +323,81 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             ),
             actor(),
         )
-        return jsonify({"items": [order_json(o) for o in found], "total": total, "page": query.page,
-                        "page_size": query.page_size})
+        return jsonify(
+            {
+                "items": [order_json(o) for o in found],
+                "total": total,
+                "page": query.page,
+                "page_size": query.page_size,
+            }
+        )
 
-    @spec.operation(app, "/api/v1/orders/<order_id>", "GET", summary="One order", tag="orders",
-                    responses={200: ("the order", schemas.OrderOut), 404: ("no such order", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/orders/<order_id>",
+        "GET",
+        summary="One order",
+        tag="orders",
+        responses={200: ("the order", schemas.OrderOut), 404: ("no such order", E), **common},
+    )
     def get_order(order_id: str):
         return with_etag(services.get_order(new_uow(), order_id, actor()))
 
-    @spec.operation(app, "/api/v1/orders/<order_id>/transitions", "POST", summary="Move an order through its "
-                    "workflow: confirm, cancel, stock_in, ship, pay", tag="orders", body=schemas.TransitionRequest,
-                    headers=(("If-Match", "the order's ETag"), ("Idempotency-Key", "makes retries safe")),
-                    responses={200: ("the changed order", schemas.OrderOut), 403: ("not allowed", E),
-                               404: ("no such order", E), 409: ("illegal in this state", E),
-                               412: ("version mismatch", E), 422: ("refused by a rule", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/orders/<order_id>/transitions",
+        "POST",
+        summary="Move an order through its workflow: confirm, cancel, stock_in, ship, pay",
+        tag="orders",
+        body=schemas.TransitionRequest,
+        headers=(("If-Match", "the order's ETag"), ("Idempotency-Key", "makes retries safe")),
+        responses={
+            200: ("the changed order", schemas.OrderOut),
+            403: ("not allowed", E),
+            404: ("no such order", E),
+            409: ("illegal in this state", E),
+            412: ("version mismatch", E),
+            422: ("refused by a rule", E),
+            **common,
+        },
+    )
     @idempotent
     def transition(order_id: str, body: schemas.TransitionRequest):
-        order = services.change_order(new_uow(), order_id, services.Change(Action(body.action), body.reason), actor(),
-                                      carriers, order_version_expected())
+        order = services.change_order(
+            new_uow(),
+            order_id,
+            services.Change(Action(body.action), body.reason),
+            actor(),
+            carriers,
+            order_version_expected(),
+        )
         return with_etag(order)
 
-    @spec.operation(app, "/api/v1/orders/<order_id>/shipment", "PUT", summary="Record or change the carrier and "
-                    "tracking number (only while awaiting shipment)", tag="orders", body=schemas.ShipmentRequest,
-                    headers=(("If-Match", "the order's ETag"),),
-                    responses={200: ("the changed order", schemas.OrderOut), 403: ("not allowed", E),
-                               404: ("no such order", E), 409: ("not awaiting shipment", E),
-                               412: ("version mismatch", E), 422: ("unknown carrier or bad number", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/orders/<order_id>/shipment",
+        "PUT",
+        summary="Record or change the carrier and tracking number (only while awaiting shipment)",
+        tag="orders",
+        body=schemas.ShipmentRequest,
+        headers=(("If-Match", "the order's ETag"),),
+        responses={
+            200: ("the changed order", schemas.OrderOut),
+            403: ("not allowed", E),
+            404: ("no such order", E),
+            409: ("not awaiting shipment", E),
+            412: ("version mismatch", E),
+            422: ("unknown carrier or bad number", E),
+            **common,
+        },
+    )
     def record_shipment(order_id: str, body: schemas.ShipmentRequest):
-        change = services.Change(Action.RECORD_SHIPMENT, carrier=body.carrier, tracking_number=body.tracking_number)
-        return with_etag(services.change_order(new_uow(), order_id, change, actor(), carriers, order_version_expected()))
+        change = services.Change(
+            Action.RECORD_SHIPMENT, carrier=body.carrier, tracking_number=body.tracking_number
+        )
+        return with_etag(
+            services.change_order(new_uow(), order_id, change, actor(), carriers, order_version_expected())
+        )
 
     def _invoice_of(order_id: str) -> tuple[Order, dict[str, Any]]:
         who = actor()
@@ -309,34 +410,71 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             return order, {}
         return order, invoice
 
-    @spec.operation(app, "/api/v1/orders/<order_id>/invoice", "GET", summary="The invoice of an order",
-                    tag="invoices", responses={200: ("the invoice", schemas.InvoiceOut), 403: ("not allowed", E),
-                                               404: ("no order or no invoice yet", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/orders/<order_id>/invoice",
+        "GET",
+        summary="The invoice of an order",
+        tag="invoices",
+        responses={
+            200: ("the invoice", schemas.InvoiceOut),
+            403: ("not allowed", E),
+            404: ("no order or no invoice yet", E),
+            **common,
+        },
+    )
     def get_invoice(order_id: str):
         order, invoice = _invoice_of(order_id)
         if not invoice:
-            return error(404, "invoice_not_found", f"Order {order.order_id} has no invoice yet: it is issued "
-                         "when the order is confirmed.")
-        return jsonify({"number": invoice["number"], "order_id": order.order_id,
-                        "customer_name": invoice["customer_name"], "amount": f"{invoice['amount']:.2f}",
-                        "currency": invoice["currency"], "issued_at": invoice["issued_at"].isoformat(),
-                        "pdf_url": f"/api/v1/orders/{order.order_id}/invoice.pdf"})
+            return error(
+                404,
+                "invoice_not_found",
+                f"Order {order.order_id} has no invoice yet: it is issued when the order is confirmed.",
+            )
+        return jsonify(
+            {
+                "number": invoice["number"],
+                "order_id": order.order_id,
+                "customer_name": invoice["customer_name"],
+                "amount": f"{invoice['amount']:.2f}",
+                "currency": invoice["currency"],
+                "issued_at": invoice["issued_at"].isoformat(),
+                "pdf_url": f"/api/v1/orders/{order.order_id}/invoice.pdf",
+            }
+        )
 
-    @spec.operation(app, "/api/v1/orders/<order_id>/invoice.pdf", "GET", summary="The invoice as a PDF",
-                    tag="invoices", responses={200: ("PDF", "application/pdf"), 403: ("not allowed", E),
-                                               404: ("no order or no invoice yet", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/orders/<order_id>/invoice.pdf",
+        "GET",
+        summary="The invoice as a PDF",
+        tag="invoices",
+        responses={
+            200: ("PDF", "application/pdf"),
+            403: ("not allowed", E),
+            404: ("no order or no invoice yet", E),
+            **common,
+        },
+    )
     def get_invoice_pdf(order_id: str):
         order, invoice = _invoice_of(order_id)
         if not invoice:
             return error(404, "invoice_not_found", f"Order {order.order_id} has no invoice yet.")
-        pdf = render_invoice(invoice, {"payment_status": order.payment_status.value, "due_date": order.due_date})
+        pdf = render_invoice(
+            invoice, {"payment_status": order.payment_status.value, "due_date": order.due_date}
+        )
         response = Response(pdf, mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{invoice["number"]}.pdf"'
         return response
 
-    @spec.operation(app, "/api/v1/orders/<order_id>/audit", "GET", summary="Audit trail of an order",
-                    tag="audit", responses={200: ("entries", schemas.AuditPage), 404: ("no such order", E),
-                                            **common})
+    @spec.operation(
+        app,
+        "/api/v1/orders/<order_id>/audit",
+        "GET",
+        summary="Audit trail of an order",
+        tag="audit",
+        responses={200: ("entries", schemas.AuditPage), 404: ("no such order", E), **common},
+    )
     def order_audit(order_id: str):
         who = actor()
         order = services.get_order(new_uow(), order_id, who)
@@ -344,9 +482,15 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             entries = uow.audit.for_order(order.order_id)
         return jsonify({"items": [_iso(e) for e in entries]})
 
-    @spec.operation(app, "/api/v1/audit", "GET", summary="The audit log (operations)", tag="audit",
-                    query=schemas.AuditQuery, responses={200: ("entries", schemas.AuditPage), 403: ("not allowed", E),
-                                                         **common})
+    @spec.operation(
+        app,
+        "/api/v1/audit",
+        "GET",
+        summary="The audit log (operations)",
+        tag="audit",
+        query=schemas.AuditQuery,
+        responses={200: ("entries", schemas.AuditPage), 403: ("not allowed", E), **common},
+    )
     def audit(query: schemas.AuditQuery):
         check_staff(actor())
         with new_uow() as uow:
@@ -355,58 +499,110 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
 
     # --- notifications ------------------------------------------------------------------------------
 
-    @spec.operation(app, "/api/v1/notifications", "GET", summary="Notifications for the caller's role, after an id",
-                    tag="notifications", query=schemas.NotificationsQuery,
-                    responses={200: ("notifications", schemas.NotificationPage), **common})
+    @spec.operation(
+        app,
+        "/api/v1/notifications",
+        "GET",
+        summary="Notifications for the caller's role, after an id",
+        tag="notifications",
+        query=schemas.NotificationsQuery,
+        responses={200: ("notifications", schemas.NotificationPage), **common},
+    )
     def notifications(query: schemas.NotificationsQuery):
         who = actor()
         roles = None if who.role is Role.OPERATIONS else [who.role.value]
         with new_uow() as uow:
-            rows = uow.outbox.after(query.after, query.limit, roles=roles,
-                                    customer_id=who.customer_id if who.role is Role.CUSTOMER else None)
+            rows = uow.outbox.after(
+                query.after,
+                query.limit,
+                roles=roles,
+                customer_id=who.customer_id if who.role is Role.CUSTOMER else None,
+            )
         items = [
-            {"id": r["id"], "created_at": r["created_at"].isoformat(), "recipient_role": r["recipient_role"],
-             "customer_id": r["customer_id"], "order_id": r["order_id"], "event_type": r["event_type"],
-             "message": {"en": r["message_en"], "zh": r["message_zh"]}, "data": r["data"]}
+            {
+                "id": r["id"],
+                "created_at": r["created_at"].isoformat(),
+                "recipient_role": r["recipient_role"],
+                "customer_id": r["customer_id"],
+                "order_id": r["order_id"],
+                "event_type": r["event_type"],
+                "message": {"en": r["message_en"], "zh": r["message_zh"]},
+                "data": r["data"],
+            }
             for r in rows
         ]
         return jsonify({"items": items, "last_id": items[-1]["id"] if items else query.after})
 
     # --- settlements ------------------------------------------------------------------------------
 
-    @spec.operation(app, "/api/v1/settlements", "POST", summary="Run the settlement of unpaid orders for a day",
-                    tag="settlements", body=schemas.SettlementRequest,
-                    headers=(("Idempotency-Key", "makes retries safe"),),
-                    responses={200: ("the run's report", schemas.SettlementReportOut), 403: ("not allowed", E),
-                               **common})
+    @spec.operation(
+        app,
+        "/api/v1/settlements",
+        "POST",
+        summary="Run the settlement of unpaid orders for a day",
+        tag="settlements",
+        body=schemas.SettlementRequest,
+        headers=(("Idempotency-Key", "makes retries safe"),),
+        responses={200: ("the run's report", schemas.SettlementReportOut), 403: ("not allowed", E), **common},
+    )
     @idempotent
     def run_settlement(body: schemas.SettlementRequest):
         report = services.settle_day(new_uow(), body.date, actor())
         return jsonify(asdict(report))
 
-    @spec.operation(app, "/api/v1/settlements", "GET", summary="Settlements of a day", tag="settlements",
-                    query=schemas.SettlementsQuery, responses={200: ("settlements", schemas.SettlementList),
-                                                               403: ("not allowed", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/settlements",
+        "GET",
+        summary="Settlements of a day",
+        tag="settlements",
+        query=schemas.SettlementsQuery,
+        responses={200: ("settlements", schemas.SettlementList), 403: ("not allowed", E), **common},
+    )
     def list_settlements(query: schemas.SettlementsQuery):
         check_staff(actor(), Role.FINANCE)
         with new_uow() as uow:
             rows = uow.settlements.for_day(query.date)
-        return jsonify({"items": [
-            _iso({**r, "amount_due": f"{r['amount_due']:.2f}", "freight": f"{r['freight']:.2f}"}) for r in rows
-        ]})
+        return jsonify(
+            {
+                "items": [
+                    _iso({**r, "amount_due": f"{r['amount_due']:.2f}", "freight": f"{r['freight']:.2f}"})
+                    for r in rows
+                ]
+            }
+        )
 
     # --- imports ------------------------------------------------------------------------------------
 
-    @spec.operation(app, "/api/v1/imports", "POST", summary="Import orders: a configured source by name (JSON body) "
-                    "or an uploaded file (multipart field 'file')", tag="imports",
-                    raw_body={"required": True, "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/ImportSourceRequest"}},
-                        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-                            "file": {"type": "string", "format": "binary"}}}}}},
-                    documented_models=(schemas.ImportSourceRequest,),
-                    headers=(("Idempotency-Key", "makes retries safe"),),
-                    responses={200: ("the import report", schemas.ImportReportOut), 403: ("not allowed", E),
-                               422: ("unreadable source", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/imports",
+        "POST",
+        summary="Import orders: a configured source by name (JSON body) "
+        "or an uploaded file (multipart field 'file')",
+        tag="imports",
+        raw_body={
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ImportSourceRequest"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        },
+        documented_models=(schemas.ImportSourceRequest,),
+        headers=(("Idempotency-Key", "makes retries safe"),),
+        responses={
+            200: ("the import report", schemas.ImportReportOut),
+            403: ("not allowed", E),
+            422: ("unreadable source", E),
+            **common,
+        },
+    )
     @idempotent
     def run_import():
         who = actor()
@@ -434,8 +630,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
 
     def _import(source: Any, sources: dict, who: Actor, label: str | None = None, named_only: bool = False):
         if named_only and source not in sources:
-            return error(422, "unknown_source", f"No configured source {source!r}.",
-                         known_sources=sorted(sources))
+            return error(
+                422, "unknown_source", f"No configured source {source!r}.", known_sources=sorted(sources)
+            )
         try:
             report = import_from(engine, source, settings.timezone, sources=sources, actor=who.name)
         except (UnreadableFile, UnknownColumns, UnknownSource) as problem:
@@ -447,31 +644,57 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
 
     # --- users ----------------------------------------------------------------------------------------
 
-    @spec.operation(app, "/api/v1/users", "GET", summary="Staff users (operations)", tag="users",
-                    responses={200: ("users", schemas.UserList), 403: ("not allowed", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/users",
+        "GET",
+        summary="Staff users (operations)",
+        tag="users",
+        responses={200: ("users", schemas.UserList), 403: ("not allowed", E), **common},
+    )
     def list_users():
         check_staff(actor())
         with new_uow() as uow:
             rows = uow.users.list()
-        return jsonify({"items": [{k: r[k] for k in ("username", "role", "display_name", "active")} for r in rows]})
+        return jsonify(
+            {"items": [{k: r[k] for k in ("username", "role", "display_name", "active")} for r in rows]}
+        )
 
-    @spec.operation(app, "/api/v1/users", "POST", summary="Add a staff user (operations)", tag="users",
-                    body=schemas.UserIn, responses={201: ("added", schemas.UserOut), 403: ("not allowed", E),
-                                                    409: ("exists", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/users",
+        "POST",
+        summary="Add a staff user (operations)",
+        tag="users",
+        body=schemas.UserIn,
+        responses={201: ("added", schemas.UserOut), 403: ("not allowed", E), 409: ("exists", E), **common},
+    )
     def add_user(body: schemas.UserIn):
         check_staff(actor())
         try:
             users.add_user(new_uow(), body.username, body.password, Role(body.role), body.display_name or "")
         except users.UserError as problem:
             return error(409 if "exists" in str(problem) else 400, "user_refused", str(problem))
-        response = jsonify({"username": body.username, "role": body.role,
-                            "display_name": body.display_name or body.username, "active": True})
+        response = jsonify(
+            {
+                "username": body.username,
+                "role": body.role,
+                "display_name": body.display_name or body.username,
+                "active": True,
+            }
+        )
         response.status_code = 201
         return response
 
-    @spec.operation(app, "/api/v1/users/<username>/links", "POST", summary="Link a Slack or DingTalk user id to a "
-                    "staff user (operations)", tag="users", body=schemas.LinkIn,
-                    responses={204: ("linked", None), 403: ("not allowed", E), 404: ("no such user", E), **common})
+    @spec.operation(
+        app,
+        "/api/v1/users/<username>/links",
+        "POST",
+        summary="Link a Slack or DingTalk user id to a staff user (operations)",
+        tag="users",
+        body=schemas.LinkIn,
+        responses={204: ("linked", None), 403: ("not allowed", E), 404: ("no such user", E), **common},
+    )
     def link_user(username: str, body: schemas.LinkIn):
         check_staff(actor())
         try:
@@ -481,4 +704,3 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         return Response(status=204)
 
     return app
-

@@ -29,8 +29,9 @@ class TokenSigner:
         self.service_token = service_token
 
     @classmethod
-    def from_settings(cls, jwt_secret: str | None, var_dir: Path, ttl_minutes: int,
-                      service_token: str | None) -> TokenSigner:
+    def from_settings(
+        cls, jwt_secret: str | None, var_dir: Path, ttl_minutes: int, service_token: str | None
+    ) -> TokenSigner:
         """Use the configured secret; the embedded default keeps a generated one in var/ (mode 0600)."""
         if not jwt_secret:
             path = var_dir / "jwt_secret"
@@ -61,8 +62,13 @@ class TokenSigner:
             raise Unauthenticated("Sign in: send 'Authorization: Bearer <token>'.")
         token = authorization.removeprefix("Bearer ").strip()
         try:
-            claims = jwt.decode(token, self.secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                                options={"require": ["exp", "iat", "sub", "role"]})
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "role"]},
+            )
             role = Role(claims["role"])
         except (jwt.PyJWTError, ValueError):
             raise Unauthenticated("The token is invalid or has expired: sign in again.") from None

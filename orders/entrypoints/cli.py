@@ -56,8 +56,13 @@ def _cmd_import(settings: Settings, args) -> int:
     with tqdm(total=size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr) as bar:
         try:
             report = import_from(
-                engine, args.source, settings.timezone, sources=load_sources(settings.sources_file),
-                mapping=mapping, on_bytes=bar.update, actor="cli",
+                engine,
+                args.source,
+                settings.timezone,
+                sources=load_sources(settings.sources_file),
+                mapping=mapping,
+                on_bytes=bar.update,
+                actor="cli",
                 on_batch=None if size else lambda r: bar.set_postfix(rows=r.rows),
             )
         except (UnreadableFile, UnknownColumns, UnknownSource) as problem:
@@ -82,8 +87,9 @@ def _cmd_settle(settings: Settings, args) -> int:
     except ValueError:
         print(f"orderbot settle: --date must be YYYY-MM-DD, not {args.date!r}", file=sys.stderr)
         return 2
-    report = settle_day(SqlAlchemyUnitOfWork(_engine(settings)), day,
-                        Actor(getpass.getuser(), Role.OPERATIONS, Source.CLI))
+    report = settle_day(
+        SqlAlchemyUnitOfWork(_engine(settings)), day, Actor(getpass.getuser(), Role.OPERATIONS, Source.CLI)
+    )
     print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
     return 0
 
@@ -95,8 +101,13 @@ def _cmd_users_add(settings: Settings, args) -> int:
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
     try:
-        users.add_user(SqlAlchemyUnitOfWork(_engine(settings)), args.username, password, Role(args.role),
-                       args.display_name or "")
+        users.add_user(
+            SqlAlchemyUnitOfWork(_engine(settings)),
+            args.username,
+            password,
+            Role(args.role),
+            args.display_name or "",
+        )
     except users.UserError as problem:
         print(f"orderbot users add: {problem}", file=sys.stderr)
         return 2
@@ -109,8 +120,9 @@ def _cmd_users_link(settings: Settings, args) -> int:
     from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
     try:
-        users.link_platform_user(SqlAlchemyUnitOfWork(_engine(settings)), args.platform, args.platform_user_id,
-                                 args.username)
+        users.link_platform_user(
+            SqlAlchemyUnitOfWork(_engine(settings)), args.platform, args.platform_user_id, args.username
+        )
     except users.UserError as problem:
         print(f"orderbot users link: {problem}", file=sys.stderr)
         return 2
@@ -121,7 +133,9 @@ def _cmd_users_link(settings: Settings, args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orderbot", description="orderbot's order service")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the order service (REST API, scheduler)").set_defaults(run=_cmd_serve)
+    commands.add_parser("serve", help="run the order service (REST API, scheduler)").set_defaults(
+        run=_cmd_serve
+    )
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     db_upgrade = db.add_parser("upgrade", help="apply migrations")
@@ -138,8 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     settle.add_argument("--date", required=True, help="the settlement day, YYYY-MM-DD")
     settle.set_defaults(run=_cmd_settle)
 
-    user_commands = commands.add_parser("users", help="staff users").add_subparsers(dest="users_command",
-                                                                                  required=True)
+    user_commands = commands.add_parser("users", help="staff users").add_subparsers(
+        dest="users_command", required=True
+    )
     add = user_commands.add_parser("add", help="add a staff user")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=["warehouse", "finance", "operations"])

@@ -87,10 +87,14 @@ class ApiSpec:
                     path_args["body"] = parse_body(body)
                 return view(**path_args)
 
-            app.add_url_rule(rule, endpoint=f"{view.__name__}_{method}", view_func=validated, methods=[method])
+            app.add_url_rule(
+                rule, endpoint=f"{view.__name__}_{method}", view_func=validated, methods=[method]
+            )
             self._document(rule, method, view, summary, tag, responses, query, body, auth, headers)
             if raw_body is not None:  # a body the view parses itself (e.g. JSON or a multipart upload)
-                self.paths[re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)][method.lower()]["requestBody"] = raw_body
+                self.paths[re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)][method.lower()]["requestBody"] = (
+                    raw_body
+                )
             self.models.update(documented_models)
             return validated
 
@@ -107,11 +111,23 @@ class ApiSpec:
             for name, prop in schema.get("properties", {}).items():
                 prop = {k: v for k, v in prop.items() if k != "title"}
                 parameters.append(
-                    {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": name in schema.get("required", []),
+                        "schema": prop,
+                    }
                 )
         for name, description in headers:
-            parameters.append({"name": name, "in": "header", "required": False,
-                               "schema": {"type": "string", "maxLength": 128}, "description": description})
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 128},
+                    "description": description,
+                }
+            )
         operation: dict[str, Any] = {
             "operationId": view.__name__,
             "summary": summary,
@@ -125,13 +141,17 @@ class ApiSpec:
             self.models.add(body)
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}
+                },
             }
         for status, (description, model) in responses.items():
             entry: dict[str, Any] = {"description": description}
             if isinstance(model, type) and issubclass(model, BaseModel):
                 self.models.add(model)
-                entry["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+                entry["content"] = {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+                }
             elif isinstance(model, str):
                 entry["content"] = {model: {"schema": {"type": "string", "format": "binary"}}}
             operation["responses"][str(status)] = entry

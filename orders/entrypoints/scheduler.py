@@ -28,12 +28,19 @@ def last_settlement_day(now_local: datetime, settlement_time) -> date:
 
 def settle(engine: Engine, day: date) -> services.SettlementReport:
     report = services.settle_day(SqlAlchemyUnitOfWork(engine), day, SYSTEM_SCHEDULER)
-    log.info("settlement for %s: %d order(s) settled, %d skipped, totals %s",
-             day, report.orders, len(report.skipped), report.totals)
+    log.info(
+        "settlement for %s: %d order(s) settled, %d skipped, totals %s",
+        day,
+        report.orders,
+        len(report.skipped),
+        report.totals,
+    )
     return report
 
 
-def catch_up(engine: Engine, settings: Settings, now_local: datetime | None = None) -> services.SettlementReport | None:
+def catch_up(
+    engine: Engine, settings: Settings, now_local: datetime | None = None
+) -> services.SettlementReport | None:
     """Run the settlement that was missed while the service was down. One run for the latest day covers
     every earlier missed day too, since an order is due once its due date is on or before that day."""
     now_local = now_local or datetime.now(settings.timezone)
@@ -48,8 +55,13 @@ def catch_up(engine: Engine, settings: Settings, now_local: datetime | None = No
 
 
 def erp_sync(engine: Engine, settings: Settings) -> None:
-    report = import_from(engine, settings.erp_sync_source, settings.timezone,
-                         sources=load_sources(settings.sources_file), actor="erp-sync")
+    report = import_from(
+        engine,
+        settings.erp_sync_source,
+        settings.timezone,
+        sources=load_sources(settings.sources_file),
+        actor="erp-sync",
+    )
     log.info("ERP sync: %s", report.summary())
 
 
@@ -59,12 +71,20 @@ def start_scheduler(engine: Engine, settings: Settings) -> BackgroundScheduler:
     scheduler.add_job(
         lambda: settle(engine, datetime.now(settings.timezone).date()),
         CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone),
-        id="daily-settlement", max_instances=1, coalesce=True, misfire_grace_time=6 * 3600,
+        id="daily-settlement",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
     )
     scheduler.add_job(lambda: catch_up(engine, settings), id="settlement-catch-up")  # once, now
     if settings.erp_sync_source and settings.erp_sync_minutes > 0:
-        scheduler.add_job(lambda: erp_sync(engine, settings), IntervalTrigger(minutes=settings.erp_sync_minutes),
-                          id="erp-sync", max_instances=1, coalesce=True)
+        scheduler.add_job(
+            lambda: erp_sync(engine, settings),
+            IntervalTrigger(minutes=settings.erp_sync_minutes),
+            id="erp-sync",
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     log.info("scheduler started: settlement daily at %s %s", at.strftime("%H:%M"), settings.timezone.key)
     return scheduler

@@ -87,7 +87,9 @@ class OrderPage(BaseModel):
     page_size: int
 
 
-OrderState = Literal["pending_confirmation", "confirmed", "awaiting_shipment", "shipped", "settled", "cancelled"]
+OrderState = Literal[
+    "pending_confirmation", "confirmed", "awaiting_shipment", "shipped", "settled", "cancelled"
+]
 
 
 class OrderListQuery(Strict):
@@ -141,7 +143,7 @@ class AuditPage(BaseModel):
 
 
 class AuditQuery(Strict):
-    after: int = Field(default=0, ge=0)
+    after: int = Field(default=0, ge=0, le=2**53)
     limit: int = Field(default=100, ge=1, le=1000)
 
 
@@ -162,7 +164,7 @@ class NotificationPage(BaseModel):
 
 
 class NotificationsQuery(Strict):
-    after: int = Field(default=0, ge=0, le=2**62)
+    after: int = Field(default=0, ge=0, le=2**53)
     limit: int = Field(default=100, ge=1, le=500)
 
 

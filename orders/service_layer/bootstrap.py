@@ -29,8 +29,14 @@ def import_from(
     """Import from a file (CSV, JSON, JSON Lines, XLSX) or a configured source (HTTP API, SQL query)."""
     with open_source(str(name_or_path), sources or {}, on_bytes=on_bytes) as source:
         return import_orders(
-            SqlAlchemyUnitOfWork(engine), source.label, source.header, source.rows, default_tz,
-            by_name=source.by_name, mapping={**source.mapping, **(mapping or {})}, **kwargs,
+            SqlAlchemyUnitOfWork(engine),
+            source.label,
+            source.header,
+            source.rows,
+            default_tz,
+            by_name=source.by_name,
+            mapping={**source.mapping, **(mapping or {})},
+            **kwargs,
         )
 
 

@@ -52,7 +52,10 @@ class ImportReport:
 def _raw(header: list[Any], row: Any, by_name: bool) -> dict[str, Any]:
     """The row as it came, for the quarantine table (JSON-safe)."""
     if by_name:
-        return {str(k): (v if isinstance(v, str | int | float | bool | type(None)) else str(v)) for k, v in row.items()}
+        return {
+            str(k): (v if isinstance(v, str | int | float | bool | type(None)) else str(v))
+            for k, v in row.items()
+        }
     return {str(header[i]) if i < len(header) else f"column {i + 1}": v for i, v in enumerate(row)}
 
 
@@ -89,8 +92,13 @@ def import_orders(
         width = len(header)
         for line, cells in batch:
             if not by_name and len(cells) != width:  # a cut or shifted line: no cell can be trusted
-                quarantine.append((line, f"row has {len(cells)} cells where the header has {width} (truncated "
-                                         "or misaligned)", _raw(header, cells, by_name)))
+                quarantine.append(
+                    (
+                        line,
+                        f"row has {len(cells)} cells where the header has {width} (truncated or misaligned)",
+                        _raw(header, cells, by_name),
+                    )
+                )
                 continue
             try:
                 record = clean(cells)
@@ -110,10 +118,17 @@ def import_orders(
                 if held is None:
                     new.append(record)
                 elif held[1] and held[1] != record.match_key:
-                    quarantine.append((lines[record.order_id],
-                                       f"order number {record.order_id} is stored for another customer or order date",
-                                       {"order_id": record.order_id, "customer_id": record.customer_id,
-                                        "created_at": record.created_at.isoformat()}))
+                    quarantine.append(
+                        (
+                            lines[record.order_id],
+                            f"order number {record.order_id} is stored for another customer or order date",
+                            {
+                                "order_id": record.order_id,
+                                "customer_id": record.customer_id,
+                                "created_at": record.created_at.isoformat(),
+                            },
+                        )
+                    )
                 elif record.updated_at > held[0]:
                     changed.append(record)
             uow.orders.insert_imported(new, now)

@@ -73,12 +73,23 @@ def list_orders(uow: SqlAlchemyUnitOfWork, query: OrderQuery, actor: Actor) -> t
 def _audit_entry(event: events.Event) -> dict[str, Any] | None:
     match event:
         case events.StatusChanged():
-            return {"action": event.action, "from_value": event.from_status, "to_value": event.to_status,
-                    "reason": event.reason}
+            return {
+                "action": event.action,
+                "from_value": event.from_status,
+                "to_value": event.to_status,
+                "reason": event.reason,
+            }
         case events.ShipmentChanged():
-            before = f"{event.previous_carrier} {event.previous_tracking_number}" if event.previous_carrier else None
-            return {"action": "record_shipment", "from_value": before,
-                    "to_value": f"{event.carrier} {event.tracking_number}"}
+            before = (
+                f"{event.previous_carrier} {event.previous_tracking_number}"
+                if event.previous_carrier
+                else None
+            )
+            return {
+                "action": "record_shipment",
+                "from_value": before,
+                "to_value": f"{event.carrier} {event.tracking_number}",
+            }
         case events.InvoiceIssued():
             return {"action": "issue_invoice", "to_value": event.invoice_number}
         case events.FreightComputed():
@@ -86,8 +97,10 @@ def _audit_entry(event: events.Event) -> dict[str, Any] | None:
         case events.PaymentRecorded():
             return {"action": "pay", "from_value": "unpaid", "to_value": "paid"}
         case events.OrderSettled():
-            return {"action": "record_settlement",
-                    "to_value": f"{event.currency} {event.amount_due:.2f} due, freight {event.freight:.2f}"}
+            return {
+                "action": "record_settlement",
+                "to_value": f"{event.currency} {event.amount_due:.2f} due, freight {event.freight:.2f}",
+            }
         case events.SettlementRunCompleted():
             return {"action": "settlement_run", "to_value": f"{event.orders} orders"}
     return None
@@ -98,7 +111,11 @@ def _details(event: events.Event) -> dict[str, Any]:
 
 
 def record_events(
-    uow: SqlAlchemyUnitOfWork, happened: list[events.Event], actor: Actor, now: datetime, order: Order | None = None
+    uow: SqlAlchemyUnitOfWork,
+    happened: list[events.Event],
+    actor: Actor,
+    now: datetime,
+    order: Order | None = None,
 ) -> None:
     """Write the audit record and the notifications of each event, inside the caller's transaction."""
     queue = list(happened)
@@ -106,14 +123,21 @@ def record_events(
         event = queue.pop(0)
         if isinstance(event, events.InvoiceDue) and order is not None:  # rule 5: number and store it
             number = uow.invoices.issue(order, now)
-            queue.insert(0, events.InvoiceIssued(order.order_id, order.customer_id, number, order.amount,
-                                                  order.currency))
+            queue.insert(
+                0,
+                events.InvoiceIssued(order.order_id, order.customer_id, number, order.amount, order.currency),
+            )
             continue
         entry = _audit_entry(event)
         if entry is not None:
             uow.audit.add(
-                at=now, order_id=getattr(event, "order_id", None), actor=actor.name, actor_role=actor.role.value,
-                source=actor.source.value, details=_details(event), **entry,
+                at=now,
+                order_id=getattr(event, "order_id", None),
+                actor=actor.name,
+                actor_role=actor.role.value,
+                source=actor.source.value,
+                details=_details(event),
+                **entry,
             )
         for notification in notifications_for(event):
             uow.outbox.add(notification, now)
@@ -164,7 +188,9 @@ def change_order(
             case Action.PAY:
                 order.pay(now, change.reason)
             case Action.RECORD_SHIPMENT:
-                carrier, number = carriers.check_tracking_number(change.carrier or "", change.tracking_number or "")
+                carrier, number = carriers.check_tracking_number(
+                    change.carrier or "", change.tracking_number or ""
+                )
                 order.record_shipment(carrier, number, now)
             case Action.SETTLE:
                 raise ValueError("orders are settled by a settlement run, not one by one")
@@ -209,8 +235,16 @@ def settle_day(
                     continue
                 order.settle(day, now)
                 uow.settlements.add(run_id, order, day, now)
-                order.events.append(events.OrderSettled(order.order_id, order.customer_id, day, order.amount,
-                                                        order.freight or Decimal("0"), order.currency))
+                order.events.append(
+                    events.OrderSettled(
+                        order.order_id,
+                        order.customer_id,
+                        day,
+                        order.amount,
+                        order.freight or Decimal("0"),
+                        order.currency,
+                    )
+                )
                 _commit_order_change(uow, order, actor, now)
         except (ConcurrentUpdate, StaleDataError, IntegrityError):
             report.skipped.append(order_id)
@@ -222,7 +256,9 @@ def settle_day(
         if on_order:
             on_order(order_id)
     report.orders = len(report.settled)
-    report.totals = {c: {"amount_due": f"{a:.2f}", "freight": f"{f:.2f}"} for c, (a, f) in sorted(sums.items())}
+    report.totals = {
+        c: {"amount_due": f"{a:.2f}", "freight": f"{f:.2f}"} for c, (a, f) in sorted(sums.items())
+    }
     with uow:
         uow.settlements.finish_run(run_id, report.orders, report.totals, utcnow())
         record_events(uow, [events.SettlementRunCompleted(day, report.orders, report.totals)], actor, now)

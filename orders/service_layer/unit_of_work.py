@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from orders.adapters import repository
 from orders.adapters.orm import start_mappers
 
-
 _session_factories: dict[Engine, sessionmaker] = {}
 
 

@@ -42,9 +42,13 @@ def verify_password(password: str, stored: str) -> bool:
 _DUMMY_HASH = hash_password(secrets.token_hex(8))  # equalises timing for unknown user names
 
 
-def add_user(uow: SqlAlchemyUnitOfWork, username: str, password: str, role: Role, display_name: str = "") -> None:
+def add_user(
+    uow: SqlAlchemyUnitOfWork, username: str, password: str, role: Role, display_name: str = ""
+) -> None:
     if not _USERNAME.match(username):
-        raise UserError("A user name is 2-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit.")
+        raise UserError(
+            "A user name is 2-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit."
+        )
     if role is Role.CUSTOMER:
         raise UserError("Customers sign in with an order number, not as users.")
     if len(password) < 8:
@@ -53,8 +57,12 @@ def add_user(uow: SqlAlchemyUnitOfWork, username: str, password: str, role: Role
         if uow.users.get(username):
             raise UserError(f"User {username} already exists.")
         uow.users.add(
-            username=username, password_hash=hash_password(password), role=role.value,
-            display_name=display_name or username, active=True, created_at=datetime.now(timezone.utc),
+            username=username,
+            password_hash=hash_password(password),
+            role=role.value,
+            display_name=display_name or username,
+            active=True,
+            created_at=datetime.now(timezone.utc),
         )
         uow.commit()
 
@@ -70,7 +78,9 @@ def authenticate(uow: SqlAlchemyUnitOfWork, username: str, password: str, source
     return Actor(user["username"], Role(user["role"]), source)
 
 
-def link_platform_user(uow: SqlAlchemyUnitOfWork, platform: str, platform_user_id: str, username: str) -> None:
+def link_platform_user(
+    uow: SqlAlchemyUnitOfWork, platform: str, platform_user_id: str, username: str
+) -> None:
     if platform not in PLATFORMS:
         raise UserError(f"Unknown platform {platform!r}: use one of {', '.join(PLATFORMS)}.")
     if not platform_user_id.strip() or len(platform_user_id) > 128:
@@ -113,6 +123,10 @@ def identify_customer(
             return customer_id
     if phone:
         given_digits = _phone_digits(phone)
-        if order_phone and len(given_digits) >= 6 and hmac.compare_digest(given_digits, _phone_digits(order_phone)):
+        if (
+            order_phone
+            and len(given_digits) >= 6
+            and hmac.compare_digest(given_digits, _phone_digits(order_phone))
+        ):
             return customer_id
     return None

@@ -94,7 +94,9 @@ def upgrade() -> None:
         "staff_links",
         sa.Column("platform", sa.String(16), primary_key=True),
         sa.Column("platform_user_id", sa.String(128), primary_key=True),
-        sa.Column("username", sa.String(64), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "username", sa.String(64), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False
+        ),
     )
     op.create_table(
         "imports",
@@ -127,8 +129,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("idempotency_keys", "import_quarantine", "imports", "staff_links", "users", "settlements",
-                  "settlement_runs", "invoices", "outbox", "audit_log"):
+    for table in (
+        "idempotency_keys",
+        "import_quarantine",
+        "imports",
+        "staff_links",
+        "users",
+        "settlements",
+        "settlement_runs",
+        "invoices",
+        "outbox",
+        "audit_log",
+    ):
         op.drop_table(table)
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("match_key")

@@ -19,15 +19,33 @@ from orders.domain.model import (
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
 CARRIERS = Carriers.from_mapping(
-    {"carriers": {"SF Express": {"base": "12", "percent": "0.5", "minimum": "15", "aliases": ["顺丰", "SF"],
-                                 "tracking": {"pattern": r"SF\d{12}", "example": "SF123456789012"}},
-                  "ZTO Express": {"base": "8", "percent": "0.3", "aliases": ["中通"]}}}
+    {
+        "carriers": {
+            "SF Express": {
+                "base": "12",
+                "percent": "0.5",
+                "minimum": "15",
+                "aliases": ["顺丰", "SF"],
+                "tracking": {"pattern": r"SF\d{12}", "example": "SF123456789012"},
+            },
+            "ZTO Express": {"base": "8", "percent": "0.3", "aliases": ["中通"]},
+        }
+    }
 )
 
 
 def order(status=OrderStatus.PENDING_CONFIRMATION, **kwargs) -> Order:
-    fields = dict(order_id="SO-1", customer_id="C-1", customer_name="张三", amount=Decimal("1000.00"),
-                  currency="CNY", created_at=NOW, updated_at=NOW, status=status, due_date=date(2026, 11, 30))
+    fields = dict(
+        order_id="SO-1",
+        customer_id="C-1",
+        customer_name="张三",
+        amount=Decimal("1000.00"),
+        currency="CNY",
+        created_at=NOW,
+        updated_at=NOW,
+        status=status,
+        due_date=date(2026, 11, 30),
+    )
     return Order(**{**fields, **kwargs})
 
 
@@ -88,8 +106,9 @@ def test_rule1_shipment_can_be_changed_while_awaiting_shipment():
     o.record_shipment("SF Express", "SF123456789012", NOW)
     o.record_shipment("ZTO Express", "731234567890", NOW)
     assert (o.carrier, o.tracking_number) == ("ZTO Express", "731234567890")
-    assert o.events[-1] == events.ShipmentChanged("SO-1", "C-1", "ZTO Express", "731234567890", "SF Express",
-                                                  "SF123456789012")
+    assert o.events[-1] == events.ShipmentChanged(
+        "SO-1", "C-1", "ZTO Express", "731234567890", "SF Express", "SF123456789012"
+    )
 
 
 def test_recording_the_same_shipment_again_is_no_change():
@@ -102,8 +121,9 @@ def test_recording_the_same_shipment_again_is_no_change():
 def test_rule3_status_changes_are_events():
     o = order()
     o.confirm(NOW, "ok by phone")
-    assert o.events[0] == events.StatusChanged("SO-1", "C-1", "confirm", "pending_confirmation", "confirmed",
-                                               "ok by phone")
+    assert o.events[0] == events.StatusChanged(
+        "SO-1", "C-1", "confirm", "pending_confirmation", "confirmed", "ok by phone"
+    )
 
 
 # Rule 5 (domain side)

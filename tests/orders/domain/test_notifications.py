@@ -20,12 +20,15 @@ def test_rule3_every_status_change_notifies_the_customer():
 
 
 def test_the_warehouse_hears_of_confirmed_orders_and_of_cancellations_it_must_stop():
-    assert Role.WAREHOUSE in recipients(events.StatusChanged("SO-1", "C", "confirm", "pending_confirmation",
-                                                             "confirmed", None))
-    assert Role.WAREHOUSE in recipients(events.StatusChanged("SO-1", "C", "cancel", "awaiting_shipment",
-                                                             "cancelled", None))
-    assert Role.WAREHOUSE not in recipients(events.StatusChanged("SO-1", "C", "cancel", "pending_confirmation",
-                                                                 "cancelled", None))
+    assert Role.WAREHOUSE in recipients(
+        events.StatusChanged("SO-1", "C", "confirm", "pending_confirmation", "confirmed", None)
+    )
+    assert Role.WAREHOUSE in recipients(
+        events.StatusChanged("SO-1", "C", "cancel", "awaiting_shipment", "cancelled", None)
+    )
+    assert Role.WAREHOUSE not in recipients(
+        events.StatusChanged("SO-1", "C", "cancel", "pending_confirmation", "cancelled", None)
+    )
 
 
 def test_rule4_shipment_changes_notify_the_warehouse():
@@ -35,13 +38,20 @@ def test_rule4_shipment_changes_notify_the_warehouse():
 
 
 def test_rule5_and_rule6_notify_finance():
-    assert recipients(events.InvoiceIssued("SO-1", "C", "INV-2026-000001", Decimal("5"), "CNY")) == [Role.FINANCE]
-    assert recipients(events.FreightComputed("SO-1", "C", "SF Express", Decimal("17"), "CNY")) == [Role.FINANCE]
+    assert recipients(events.InvoiceIssued("SO-1", "C", "INV-2026-000001", Decimal("5"), "CNY")) == [
+        Role.FINANCE
+    ]
+    assert recipients(events.FreightComputed("SO-1", "C", "SF Express", Decimal("17"), "CNY")) == [
+        Role.FINANCE
+    ]
 
 
 def test_rule7_finance_gets_the_totals():
-    (found,) = notifications_for(events.SettlementRunCompleted(
-        date(2026, 11, 30), 2, {"CNY": {"amount_due": "300.00", "freight": "24.00"}}))
+    (found,) = notifications_for(
+        events.SettlementRunCompleted(
+            date(2026, 11, 30), 2, {"CNY": {"amount_due": "300.00", "freight": "24.00"}}
+        )
+    )
     assert found.recipient is Role.FINANCE and found.order_id is None
     assert "CNY 300.00 due" in found.message["en"]
     assert found.data["totals"]["CNY"]["freight"] == "24.00"

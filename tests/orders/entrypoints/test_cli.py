@@ -6,10 +6,20 @@ import sys
 from tests.orders.conftest import HEADER, order_row, write_csv
 
 
-def orderbot(tmp_path, *args):
-    env = dict(os.environ, ORDERBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}")
+def orderbot(tmp_path, *args, stdin: str | None = None):
+    env = dict(
+        os.environ,
+        ORDERBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+        ORDERBOT_VAR_DIR=str(tmp_path),
+        ORDERBOT_SOURCES=str(tmp_path / "sources.yml"),
+    )
     return subprocess.run(
-        [sys.executable, "-m", "orders", *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "orders", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        input=stdin,
     )
 
 
@@ -23,6 +33,23 @@ def test_import_prints_a_report_and_a_progress_bar(tmp_path):
     assert "100%" in result.stderr
 
 
+def test_import_with_a_mapping_file(tmp_path):
+    path = write_csv(
+        tmp_path / "m.csv",
+        ["单号", "cust", "name", "total", "date"],
+        [["SO-1", "C-1", "n", "5", "2026-11-01"]],
+    )
+    mapping = tmp_path / "map.yml"
+    mapping.write_text(
+        "fields:\n  order_id: 单号\n  customer_id: cust\n  customer_name: name\n  amount: total\n"
+        "  created_at: date\n",
+        encoding="utf-8",
+    )
+    result = orderbot(tmp_path, "import", str(path), "--mapping", str(mapping))
+    assert result.returncode == 0, result.stderr
+    assert "1 inserted" in result.stdout
+
+
 def test_import_of_an_unreadable_file_says_why(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
@@ -30,3 +57,33 @@ def test_import_of_an_unreadable_file_says_why(tmp_path):
     assert result.returncode == 2
     assert "empty" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_settle_by_hand(tmp_path):
+    path = write_csv(
+        tmp_path / "s.csv", HEADER + ["status", "due_date"], [order_row("SO-1") + ["shipped", "2026-11-01"]]
+    )
+    assert orderbot(tmp_path, "import", str(path)).returncode == 0
+    first = orderbot(tmp_path, "settle", "--date", "2026-11-30")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["settled"] == ["SO-1"]
+    assert json.loads(orderbot(tmp_path, "settle", "--date", "2026-11-30").stdout)["settled"] == []
+    bad = orderbot(tmp_path, "settle", "--date", "tomorrow")
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_users_add_and_link(tmp_path):
+    added = orderbot(
+        tmp_path, "users", "add", "wang", "--role", "warehouse", "--password-stdin", stdin="a long password\n"
+    )
+    assert added.returncode == 0, added.stderr
+    again = orderbot(
+        tmp_path, "users", "add", "wang", "--role", "warehouse", "--password-stdin", stdin="x" * 9
+    )
+    assert again.returncode == 2 and "already exists" in again.stderr
+    short = orderbot(tmp_path, "users", "add", "li", "--role", "finance", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "8 characters" in short.stderr
+    linked = orderbot(tmp_path, "users", "link", "wang", "--platform", "slack", "--id", "U123")
+    assert linked.returncode == 0, linked.stderr
+    missing = orderbot(tmp_path, "users", "link", "nobody", "--platform", "slack", "--id", "U9")
+    assert missing.returncode == 2 and "No user nobody" in missing.stderr

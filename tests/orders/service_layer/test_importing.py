@@ -26,7 +26,13 @@ def count_orders(engine) -> int:
 def test_import_inserts_new_orders(engine, tmp_path):
     path = write_csv(tmp_path / "a.csv", HEADER, [order_row("SO-2001", "1,280.5"), order_row("SO-2002")])
     report = import_from(engine, path, SHANGHAI)
-    assert (report.rows, report.inserted, report.updated, report.unchanged, report.quarantined) == (2, 2, 0, 0, 0)
+    assert (report.rows, report.inserted, report.updated, report.unchanged, report.quarantined) == (
+        2,
+        2,
+        0,
+        0,
+        0,
+    )
     order = stored(engine, "SO-2001")
     assert order.amount == Decimal("1280.50")
     assert order.status is OrderStatus.PENDING_CONFIRMATION
@@ -132,7 +138,11 @@ def quarantined_rows(engine):
 
 
 def test_invalid_rows_are_quarantined_with_source_row_and_reason(engine, tmp_path):
-    rows = [order_row("SO-2001"), order_row("SO-2002", amount="lots"), order_row("SO-2003", updated="someday")]
+    rows = [
+        order_row("SO-2001"),
+        order_row("SO-2002", amount="lots"),
+        order_row("SO-2003", updated="someday"),
+    ]
     report = import_from(engine, write_csv(tmp_path / "q.csv", HEADER, rows), SHANGHAI)
     kept = quarantined_rows(engine)
     assert [(q["row_number"], q["reason"].split(" ")[0]) for q in kept] == [(3, "amount"), (4, "date")]
@@ -152,8 +162,12 @@ def test_an_order_number_of_another_customer_is_quarantined_not_merged(engine, t
 
 def test_gbk_export_with_chinese_headers(engine, tmp_path):
     header = ["订单号", "客户编号", "客户名称", "金额", "下单时间", "手机"]
-    path = write_csv(tmp_path / "gbk.csv", header, [["SO-2001", "C-1", "王五", "￥1,234.5", "2026年11月20日 10:30",
-                                                     "138 0000 0000"]], "gbk")
+    path = write_csv(
+        tmp_path / "gbk.csv",
+        header,
+        [["SO-2001", "C-1", "王五", "￥1,234.5", "2026年11月20日 10:30", "138 0000 0000"]],
+        "gbk",
+    )
     report = import_from(engine, path, SHANGHAI)
     assert report.inserted == 1
     order = stored(engine, "SO-2001")
@@ -175,7 +189,9 @@ def test_json_jsonl_and_xlsx_sources(engine, tmp_path):
 
     record = dict(zip(HEADER, order_row("SO-3001"), strict=True))
     (tmp_path / "a.json").write_text(json.dumps({"orders": [record]}), encoding="utf-8")
-    (tmp_path / "b.jsonl").write_text(json.dumps({**record, "order_id": "SO-3002"}) + "\n\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(
+        json.dumps({**record, "order_id": "SO-3002"}) + "\n\n", encoding="utf-8"
+    )
     book = Workbook()
     sheet = book.active
     sheet.append(HEADER)
@@ -186,12 +202,15 @@ def test_json_jsonl_and_xlsx_sources(engine, tmp_path):
     assert stored(engine, "SO-3003").amount == Decimal("12.50")
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("bad.json", b"[{\"order_id\": ", "not valid JSON"),
-    ("bad.xlsx", b"PK not a workbook", "not a readable XLSX"),
-    ("empty.json", b"", "empty"),
-    ("none.json", b"[]", "holds no orders"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bad.json", b'[{"order_id": ', "not valid JSON"),
+        ("bad.xlsx", b"PK not a workbook", "not a readable XLSX"),
+        ("empty.json", b"", "empty"),
+        ("none.json", b"[]", "holds no orders"),
+    ],
+)
 def test_unreadable_files_are_refused_clearly(engine, tmp_path, name, content, message):
     from orders.adapters.erp_csv import UnreadableFile
 
@@ -206,8 +225,13 @@ def test_a_mapping_names_the_columns_of_another_erp(engine, tmp_path):
     path = write_csv(tmp_path / "m.csv", header, [["SO-4001", "C-1", "n", "5", "2026-11-01"]])
     with pytest.raises(UnknownColumns):
         import_from(engine, path, SHANGHAI)
-    mapping = {"order_id": "单号", "customer_id": "cust", "customer_name": ["name"], "amount": "total",
-               "created_at": "date"}
+    mapping = {
+        "order_id": "单号",
+        "customer_id": "cust",
+        "customer_name": ["name"],
+        "amount": "total",
+        "created_at": "date",
+    }
     assert import_from(engine, path, SHANGHAI, mapping=mapping).inserted == 1
 
 
@@ -232,7 +256,7 @@ class ErpApi:
                     self.send_response(503)
                     self.end_headers()
                     return
-                body = json.dumps({"data": orders[(page - 1) * size: page * size]}).encode()
+                body = json.dumps({"data": orders[(page - 1) * size : page * size]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -250,12 +274,33 @@ class ErpApi:
 
 
 def test_the_paginated_http_erp_source(engine):
-    api_orders = [{"orderNo": f"SO-{5000 + i}", "customerId": "C-1", "customerName": "n", "total": "1.00",
-                   "createdAt": "2026-11-01T10:00:00+08:00"} for i in range(5)]
+    api_orders = [
+        {
+            "orderNo": f"SO-{5000 + i}",
+            "customerId": "C-1",
+            "customerName": "n",
+            "total": "1.00",
+            "createdAt": "2026-11-01T10:00:00+08:00",
+        }
+        for i in range(5)
+    ]
     api = ErpApi(api_orders)
-    sources = {"erp": {"type": "http", "url": api.url, "items": "data", "page_size": 2, "backoff": 0.01,
-                       "mapping": {"order_id": "orderNo", "customer_id": "customerId", "customer_name":
-                                   "customerName", "amount": "total", "created_at": "createdAt"}}}
+    sources = {
+        "erp": {
+            "type": "http",
+            "url": api.url,
+            "items": "data",
+            "page_size": 2,
+            "backoff": 0.01,
+            "mapping": {
+                "order_id": "orderNo",
+                "customer_id": "customerId",
+                "customer_name": "customerName",
+                "amount": "total",
+                "created_at": "createdAt",
+            },
+        }
+    }
     try:
         report = import_from(engine, "erp", SHANGHAI, sources=sources)
     finally:
@@ -270,10 +315,17 @@ def test_the_sql_source(engine, tmp_path):
     legacy = tmp_path / "legacy.db"
     with create_engine(f"sqlite:///{legacy}").begin() as connection:
         connection.execute(text("CREATE TABLE erp (no TEXT, cust TEXT, nm TEXT, amt NUMERIC, ts TEXT)"))
-        connection.execute(text("INSERT INTO erp VALUES ('SO-6001', 'C-1', '李四', 99.9, '2026-11-02 08:00')"))
-    sources = {"legacy": {"type": "sql", "url": f"sqlite:///{legacy}",
-                          "query": "SELECT no AS order_id, cust AS customer_id, nm AS customer_name, amt AS amount,"
-                                   " ts AS created_at FROM erp"}}
+        connection.execute(
+            text("INSERT INTO erp VALUES ('SO-6001', 'C-1', '李四', 99.9, '2026-11-02 08:00')")
+        )
+    sources = {
+        "legacy": {
+            "type": "sql",
+            "url": f"sqlite:///{legacy}",
+            "query": "SELECT no AS order_id, cust AS customer_id, nm AS customer_name, amt AS amount,"
+            " ts AS created_at FROM erp",
+        }
+    }
     assert import_from(engine, "legacy", SHANGHAI, sources=sources).inserted == 1
     assert stored(engine, "SO-6001").customer_name == "李四"
 

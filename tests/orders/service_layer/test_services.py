@@ -40,8 +40,14 @@ def count(engine, table, **where) -> int:
 
 
 def change(engine, order_id, action, actor=OPS, **kwargs):
-    return services.change_order(SqlAlchemyUnitOfWork(engine), order_id, services.Change(action, **kwargs), actor,
-                                 CARRIERS, kwargs.pop("expected_version", None))
+    return services.change_order(
+        SqlAlchemyUnitOfWork(engine),
+        order_id,
+        services.Change(action, **kwargs),
+        actor,
+        CARRIERS,
+        kwargs.pop("expected_version", None),
+    )
 
 
 def test_a_change_writes_state_audit_and_notifications_together(engine, tmp_path):
@@ -52,12 +58,17 @@ def test_a_change_writes_state_audit_and_notifications_together(engine, tmp_path
         entries = connection.execute(select(audit_log).order_by(audit_log.c.id)).mappings().all()
         notes = connection.execute(select(outbox).order_by(outbox.c.id)).mappings().all()
         invoice = connection.execute(select(invoices)).mappings().one()
-    assert [(e["action"], e["from_value"], e["to_value"], e["actor"], e["source"], e["reason"]) for e in entries] == [
+    assert [
+        (e["action"], e["from_value"], e["to_value"], e["actor"], e["source"], e["reason"]) for e in entries
+    ] == [
         ("confirm", "pending_confirmation", "confirmed", "olivia", "rest", "confirmed by phone"),
         ("issue_invoice", None, invoice["number"], "olivia", "rest", None),
     ]
     assert [(n["recipient_role"], n["event_type"]) for n in notes] == [
-        ("customer", "status_changed"), ("warehouse", "status_changed"), ("finance", "invoice_issued")]
+        ("customer", "status_changed"),
+        ("warehouse", "status_changed"),
+        ("finance", "invoice_issued"),
+    ]
     assert invoice["number"] == "INV-2026-000001" and invoice["amount"] == Decimal("1000.00")
 
 
@@ -78,13 +89,18 @@ def test_a_failure_inside_the_transaction_leaves_no_half_change(engine, tmp_path
     with pytest.raises(RuntimeError):
         change(engine, "SO-1", Action.CONFIRM)
     monkeypatch.undo()
-    assert services.get_order(SqlAlchemyUnitOfWork(engine), "SO-1", OPS).status is OrderStatus.PENDING_CONFIRMATION
+    assert (
+        services.get_order(SqlAlchemyUnitOfWork(engine), "SO-1", OPS).status
+        is OrderStatus.PENDING_CONFIRMATION
+    )
     assert count(engine, audit_log) == count(engine, invoices) == count(engine, outbox) == 0
 
 
 def test_rule4_and_rule6_through_the_service(engine, tmp_path):
     load(engine, tmp_path, row("SO-1", "awaiting_shipment"))
-    change(engine, "SO-1", Action.RECORD_SHIPMENT, WAREHOUSE, carrier="顺丰", tracking_number="SF1234567890123")
+    change(
+        engine, "SO-1", Action.RECORD_SHIPMENT, WAREHOUSE, carrier="顺丰", tracking_number="SF1234567890123"
+    )
     order = change(engine, "SO-1", Action.SHIP, WAREHOUSE)
     assert (order.carrier, order.freight) == ("SF Express", Decimal("17.00"))
     assert count(engine, outbox, recipient_role="warehouse", event_type="shipment_changed") == 1
@@ -104,8 +120,14 @@ def test_permissions_are_checked(engine, tmp_path):
 def test_a_stale_version_is_refused(engine, tmp_path):
     load(engine, tmp_path, row("SO-1"))
     with pytest.raises(services.VersionMismatch):
-        services.change_order(SqlAlchemyUnitOfWork(engine), "SO-1", services.Change(Action.CONFIRM), OPS,
-                              CARRIERS, expected_version=7)
+        services.change_order(
+            SqlAlchemyUnitOfWork(engine),
+            "SO-1",
+            services.Change(Action.CONFIRM),
+            OPS,
+            CARRIERS,
+            expected_version=7,
+        )
 
 
 def test_concurrent_transitions_on_one_order_exactly_one_wins(engine, tmp_path):
@@ -121,7 +143,9 @@ def test_concurrent_transitions_on_one_order_exactly_one_wins(engine, tmp_path):
         except (IllegalTransition, services.ConcurrentUpdate) as refused:
             outcomes.append(type(refused).__name__)
 
-    threads = [threading.Thread(target=attempt, args=([Action.CONFIRM, Action.CANCEL][i % 2],)) for i in range(8)]
+    threads = [
+        threading.Thread(target=attempt, args=([Action.CONFIRM, Action.CANCEL][i % 2],)) for i in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -137,8 +161,14 @@ def settle(engine, day, actor=SYSTEM_SCHEDULER):
 
 
 def test_rule7_settlement_settles_due_unpaid_shipped_orders_once(engine, tmp_path):
-    load(engine, tmp_path, row("SO-1", "shipped", "2026-11-29", "100.00"), row("SO-2", "shipped", "2026-11-30"),
-         row("SO-3", "shipped", "2026-12-01"), row("SO-4", "confirmed", "2026-11-01"))
+    load(
+        engine,
+        tmp_path,
+        row("SO-1", "shipped", "2026-11-29", "100.00"),
+        row("SO-2", "shipped", "2026-11-30"),
+        row("SO-3", "shipped", "2026-12-01"),
+        row("SO-4", "confirmed", "2026-11-01"),
+    )
     report = settle(engine, date(2026, 11, 30))
     assert report.settled == ["SO-1", "SO-2"]
     assert report.totals == {"CNY": {"amount_due": "1100.00", "freight": "0.00"}}
