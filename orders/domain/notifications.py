@@ -121,9 +121,12 @@ def notifications_for(event: events.Event) -> list[Notification]:
             ]
         case events.SettlementRunCompleted():  # rule 7
             day = event.settlement_day.isoformat()
-            totals_en = "; ".join(
-                f"{currency} {t['amount_due']} due, freight {t['freight']}"
-                for currency, t in event.totals.items()
+            totals_en = (
+                "; ".join(
+                    f"{currency} {t['amount_due']} due, freight {t['freight']}"
+                    for currency, t in event.totals.items()
+                )
+                or "nothing due"
             )
             totals_zh = "；".join(
                 f"应收 {currency} {t['amount_due']}，运费 {t['freight']}"
@@ -136,8 +139,8 @@ def notifications_for(event: events.Event) -> list[Notification]:
                     None,
                     None,
                     {
-                        "en": f"Settlement for {day}: {event.orders} unpaid order(s) settled; {totals_en or 'nothing due'}.",
-                        "zh": f"{day} 结算完成：{event.orders} 个未付款订单已结算；{totals_zh or '无应收款'}。",
+                        "en": f"Settlement for {day}: {event.orders} unpaid order(s) settled; {totals_en}.",
+                        "zh": f"{day} 结算完成：{event.orders} 个未付款订单已结算；{totals_zh}。",
                     },
                     {"day": day, "orders": event.orders, "totals": event.totals},
                 )
