@@ -14,7 +14,11 @@ class OrderServiceUnavailable(Exception):
 
 
 class OrderNotFound(Exception):
-    """The order service has no such order (or the caller may not see it)."""
+    """The order service has no such order, or the caller may not see it."""
+
+
+class NotAuthenticated(Exception):
+    """The token is missing, invalid or expired, or the proof of identity did not match."""
 
 
 class OrderServiceClient:
@@ -29,19 +33,34 @@ class OrderServiceClient:
             float(os.environ.get("ORDER_SERVICE_TIMEOUT", "5")),
         )
 
-    async def get_order(self, order_id: str) -> dict[str, Any]:
-        return await self._get_json(f"/api/v1/orders/{quote(order_id, safe='')}")
+    async def get_order(self, order_id: str, token: str) -> dict[str, Any]:
+        return await self._request("GET", f"/api/v1/orders/{quote(order_id, safe='')}", token=token)
 
-    async def _get_json(self, path: str) -> dict[str, Any]:
+    async def customer_token(self, order_id: str, email: str | None, phone: str | None) -> str:
+        """Prove a customer's identity with an order number plus the e-mail or phone on it."""
+        body = {
+            "order_id": order_id,
+            **({"email": email} if email else {}),
+            **({"phone": phone} if phone else {}),
+        }
+        answer = await self._request("POST", "/api/v1/auth/customer", json=body)
+        return answer["access_token"]
+
+    async def _request(
+        self, method: str, path: str, token: str | None = None, json: Any = None
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             async with (
                 aiohttp.ClientSession(timeout=self.timeout) as session,
-                session.get(self.base_url + path) as response,
+                session.request(method, self.base_url + path, headers=headers, json=json) as response,
             ):
                 if response.status == 404:
                     raise OrderNotFound(path)
+                if response.status in (400, 401):
+                    raise NotAuthenticated(path)
                 if response.status >= 400:
-                    raise OrderServiceUnavailable(f"{path}: HTTP {response.status}")
+                    raise OrderServiceUnavailable(f"{method} {path}: HTTP {response.status}")
                 return await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise OrderServiceUnavailable(f"{path}: {type(exc).__name__}: {exc}") from exc
+            raise OrderServiceUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc

@@ -15,7 +15,13 @@ from tests.conftest import free_port
 def order_service_url(tmp_path_factory) -> str:
     var_dir = tmp_path_factory.mktemp("orders")
     port = free_port()
-    env = dict(os.environ, ORDERBOT_VAR_DIR=str(var_dir), ORDERS_PORT=str(port), ORDERS_HOST="127.0.0.1")
+    env = dict(
+        os.environ,
+        ORDERBOT_VAR_DIR=str(var_dir),
+        ORDERS_PORT=str(port),
+        ORDERS_HOST="127.0.0.1",
+        ORDERBOT_SCHEDULER="off",
+    )
     env.pop("ORDERBOT_DATABASE_URL", None)
     log = (var_dir / "orders.log").open("w")
     process = subprocess.Popen(

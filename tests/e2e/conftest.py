@@ -21,6 +21,8 @@ def stack(tmp_path_factory):
             "ORDERS_PORT": str(free_port()),
             "ACTIONS_PORT": str(free_port()),
             "RASA_PORT": str(free_port()),
+            # Sample orders have fixed due dates: no settlement run may change them under the tests.
+            "ORDERBOT_SCHEDULER": "off",
         }
     )
     running = Stack(env)

@@ -10,14 +10,39 @@ import requests
 import socketio
 
 
-def rest_chat(stack, text: str) -> list[str]:
+def sign_in(stack, order_id: str, email: str) -> str:
+    """What the chat page does when a customer signs in: a token from the order service."""
+    response = requests.post(
+        f"{stack.urls()['orders']}/api/v1/auth/customer",
+        json={"order_id": order_id, "email": email},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def rest_chat(stack, text: str, token: str | None = None, sender: str | None = None) -> list[str]:
     response = requests.post(
         f"{stack.urls()['rasa']}/webhooks/rest/webhook",
-        json={"sender": f"e2e-{uuid.uuid4().hex}", "message": text},
+        json={
+            "sender": sender or f"e2e-{uuid.uuid4().hex}",
+            "message": text,
+            "metadata": {"token": token} if token else {},
+        },
         timeout=30,
     )
     response.raise_for_status()
     return [message["text"] for message in response.json()]
+
+
+@pytest.fixture(scope="module")
+def li_na(stack) -> str:
+    return sign_in(stack, "SO-1003", "li.na@example.cn")  # owns SO-1003
+
+
+@pytest.fixture(scope="module")
+def zhang_wei(stack) -> str:
+    return sign_in(stack, "SO-1001", "zhang.wei@example.cn")  # owns SO-1001 and SO-1019
 
 
 class WidgetClient:
@@ -33,8 +58,9 @@ class WidgetClient:
         self.client.emit("session_request", {"session_id": uuid.uuid4().hex})
         self.session_id = self.sessions.get(timeout=10)
 
-    def say(self, text: str, **extra) -> dict:
-        self.client.emit("user_uttered", {"message": text, "session_id": self.session_id, **extra})
+    def say(self, text: str, token: str | None = None, **extra) -> dict:
+        custom = {"customData": {"token": token}} if token else {}
+        self.client.emit("user_uttered", {"message": text, "session_id": self.session_id, **custom, **extra})
         return self.replies.get(timeout=30)
 
     def close(self) -> None:
@@ -48,42 +74,57 @@ def widget(stack):
     client.close()
 
 
-def test_rest_english(stack):
-    assert rest_chat(stack, "Where is my order SO-1003?") == [
+def test_rest_english(stack, li_na):
+    assert rest_chat(stack, "Where is my order SO-1003?", li_na) == [
         "Order SO-1003 is stocked in and awaiting shipment."
     ]
 
 
-def test_rest_chinese(stack):
-    assert rest_chat(stack, "我的订单SO-1004到哪了") == ["订单 SO-1004 当前状态：已发货。"]
+def test_rest_chinese(stack, zhang_wei):
+    assert rest_chat(stack, "我的订单SO-1019到哪了", zhang_wei) == ["订单 SO-1019 当前状态：已发货。"]
 
 
-def test_rest_unknown_order(stack):
-    replies = rest_chat(stack, "what's the status of so9999")
+def test_rest_unknown_order(stack, li_na):
+    replies = rest_chat(stack, "what's the status of so9999", li_na)
     assert replies == ["I could not find an order SO-9999. Please check the number and try again."]
 
 
-def test_socketio_english(widget):
+def test_another_customers_order_looks_unknown(stack, li_na):
+    assert rest_chat(stack, "where is SO-1001?", li_na) == [
+        "I could not find an order SO-1001. Please check the number and try again."
+    ]
+
+
+def test_a_visitor_proves_who_they_are_before_any_order_fact(stack):
+    sender = f"visitor-{uuid.uuid4().hex}"
+    (asked,) = rest_chat(stack, "where is my order SO-1004?", sender=sender)
+    assert asked.startswith("To keep your orders private") and "shipped" not in asked
+    (refused,) = rest_chat(stack, "SO-1004 someone@example.com", sender=sender)
+    assert refused.startswith("That e-mail address or phone number does not match order SO-1004")
+    assert rest_chat(stack, "SO-1004 +44 20 7946 0958", sender=sender) == ["Order SO-1004 is shipped."]
+    assert rest_chat(stack, "and SO-1004 again?", sender=sender) == ["Order SO-1004 is shipped."]
+
+
+def test_socketio_english(widget, zhang_wei):
     assert widget.say("hello")["text"].startswith("Hello!")
-    assert widget.say("has order SO-1009 shipped yet?")["text"] == "Order SO-1009 is shipped."
+    assert widget.say("has order SO-1019 shipped yet?", zhang_wei)["text"] == "Order SO-1019 is shipped."
 
 
-def test_socketio_chinese(widget):
+def test_socketio_chinese(widget, zhang_wei):
     assert widget.say("你好")["text"].startswith("您好")
-    assert widget.say("帮我查一下订单 so1010 的状态")["text"] == "订单 SO-1010 当前状态：已结算。"
+    assert widget.say("帮我查一下订单 so1001 的状态", zhang_wei)["text"] == "订单 SO-1001 当前状态：待确认。"
 
 
-def test_socketio_follows_the_conversation(widget):
-    assert widget.say("where is my order?")["text"].startswith("Which order do you mean?")
-    assert widget.say("SO-1001")["text"] == "Order SO-1001 is waiting for your confirmation."
+def test_socketio_follows_the_conversation(widget, zhang_wei):
+    assert widget.say("where is my order?", zhang_wei)["text"].startswith("Which order do you mean?")
+    assert widget.say("SO-1001", zhang_wei)["text"] == "Order SO-1001 is waiting for your confirmation."
 
 
-def test_socketio_refuses_malformed_messages_without_dropping_the_connection(widget):
-    assert widget.say(["not", "an", "object"][0] * 3000)["error"] is True  # over the size limit
+def test_socketio_refuses_malformed_messages_without_dropping_the_connection(widget, li_na):
+    assert widget.say("x" * 3000)["error"] is True  # over the size limit
     widget.client.emit("user_uttered", "just a string")
     assert widget.replies.get(timeout=10)["error"] is True
     assert widget.say("hi", customData="{not json")["error"] is True
     assert (
-        widget.say("Where is SO-1002?")["text"]
-        == "Order SO-1002 is confirmed, waiting for the goods to be stocked in."
+        widget.say("Where is SO-1003?", li_na)["text"] == "Order SO-1003 is stocked in and awaiting shipment."
     )

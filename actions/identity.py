@@ -1,0 +1,35 @@
+"""Who is speaking: a customer token from the widget's metadata, or proof typed into the chat.
+
+A bare sender id proves nothing (anyone can post any sender id to the REST or socket.io channel), so
+order facts are only ever fetched with a token the order service issued.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+
+TOKEN_SLOT = "customer_token"
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?<![\w-])\+?\d[\d\s-]{5,18}\d(?![\w-])")
+
+
+def metadata_token(tracker: Tracker) -> str | None:
+    metadata: Any = tracker.latest_message.get("metadata") or {}
+    token = metadata.get("token") if isinstance(metadata, dict) else None
+    return token if isinstance(token, str) and 0 < len(token) < 4096 else None
+
+
+def customer_token(tracker: Tracker) -> str | None:
+    """The widget's token for this message, else the one proven earlier in this conversation."""
+    return metadata_token(tracker) or tracker.get_slot(TOKEN_SLOT)
+
+
+def contact_in(text: str | None) -> tuple[str | None, str | None]:
+    """An e-mail address and a phone number typed in ``text`` (after the order number is removed)."""
+    text = re.sub(r"(?<![A-Za-z0-9])[Ss][Oo][-_ ]?\d{3,10}", " ", text or "")
+    email = _EMAIL.search(text)
+    phone = _PHONE.search(_EMAIL.sub(" ", text))
+    return (email.group(0) if email else None, phone.group(0) if phone else None)
