@@ -123,6 +123,16 @@ def parse_amount(text: str) -> Decimal:
 def parse_datetime(text: str, default_tz: tzinfo) -> datetime:
     """Parse the date formats ERPs export; a time without zone is in ``default_tz``."""
     value = text.strip()
+    try:  # the common case first: ISO 8601, parsed in C
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = _parse_other_date(value, text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=default_tz)
+    return parsed
+
+
+def _parse_other_date(value: str, text: str) -> datetime:
     match = _ZH_DATE.match(value)
     if match:
         y, m, d, rest = match.groups()
@@ -134,12 +144,9 @@ def parse_datetime(text: str, default_tz: tzinfo) -> datetime:
             y, m, d, rest = short.groups()
             value = f"{y}-{int(m):02d}-{int(d):02d}{rest}"
     try:
-        parsed = datetime.fromisoformat(value)
+        return datetime.fromisoformat(value)
     except ValueError:
         raise InvalidRecord(f"date {text!r} is not a date orderbot understands") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=default_tz)
-    return parsed
 
 
 def normalise_phone(text: str) -> str:
