@@ -13,6 +13,7 @@ from pathlib import Path
 
 from benchmarks.import_rate import generate
 from benchmarks.table import Row, render
+from benchmarks.transitions import CLIENTS
 
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
 POSTGRES_URL = os.environ.get(
@@ -101,9 +102,43 @@ def _nullcontext(value):
     yield value
 
 
+def transitions() -> list[Row]:
+    print(f"transitions through the REST API at {CLIENTS} clients ...", file=sys.stderr, flush=True)
+    result = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.transitions"], capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    if result["errors"]:
+        print(f"{result['errors']} transitions failed", file=sys.stderr)
+    return [
+        Row(
+            f"confirm transitions, {CLIENTS} clients (anchor: GET /health)",
+            result["rate"],
+            result["anchor_rate"],
+            "req/s",
+            ">= 200 req/s",
+        ),
+        Row(
+            "  p50 latency", result["p50_ms"], result["anchor_p50_ms"], "ms", "report", higher_is_better=False
+        ),
+        Row(
+            "  p95 latency",
+            result["p95_ms"],
+            result["anchor_p95_ms"],
+            "ms",
+            "< 250 ms",
+            higher_is_better=False,
+        ),
+    ]
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="orderbot-bench-") as tmp:
         rows = import_rows(Path(tmp))
+    rows += transitions()
     print(render(rows))
     return 0
 

@@ -59,6 +59,31 @@ def _raw(header: list[Any], row: Any, by_name: bool) -> dict[str, Any]:
     return {str(header[i]) if i < len(header) else f"column {i + 1}": v for i, v in enumerate(row)}
 
 
+def _clean_batch(
+    batch: list[tuple[int, Any]], header: list[Any], by_name: bool, clean: RecordCleaner
+) -> tuple[int, dict[str, OrderRecord], dict[str, int], list[tuple[int, str, Any]]]:
+    """Clean one batch: the latest record of each order number, its line, and the quarantined rows."""
+    latest: dict[str, OrderRecord] = {}
+    quarantine: list[tuple[int, str, Any]] = []
+    lines: dict[str, int] = {}
+    width = len(header)
+    for line, cells in batch:
+        if not by_name and len(cells) != width:  # a cut or shifted line: no cell can be trusted
+            reason = f"row has {len(cells)} cells where the header has {width} (truncated or misaligned)"
+            quarantine.append((line, reason, _raw(header, cells, by_name)))
+            continue
+        try:
+            record = clean(cells)
+        except InvalidRecord as problem:
+            quarantine.append((line, str(problem), _raw(header, cells, by_name)))
+            continue
+        seen = latest.get(record.order_id)
+        if seen is None or record.updated_at >= seen.updated_at:
+            latest[record.order_id] = record
+            lines[record.order_id] = line
+    return len(batch), latest, lines, quarantine
+
+
 def import_orders(
     uow: SqlAlchemyUnitOfWork,
     source: str,
@@ -86,29 +111,7 @@ def import_orders(
         report.import_id = uow.imports.start(source, actor, datetime.now(timezone.utc))
         uow.commit()
     for batch in batched(rows, batch_size):
-        latest: dict[str, OrderRecord] = {}
-        quarantine: list[tuple[int, str, Any]] = []
-        lines: dict[str, int] = {}
-        width = len(header)
-        for line, cells in batch:
-            if not by_name and len(cells) != width:  # a cut or shifted line: no cell can be trusted
-                quarantine.append(
-                    (
-                        line,
-                        f"row has {len(cells)} cells where the header has {width} (truncated or misaligned)",
-                        _raw(header, cells, by_name),
-                    )
-                )
-                continue
-            try:
-                record = clean(cells)
-            except InvalidRecord as problem:
-                quarantine.append((line, str(problem), _raw(header, cells, by_name)))
-                continue
-            seen = latest.get(record.order_id)
-            if seen is None or record.updated_at >= seen.updated_at:
-                latest[record.order_id] = record
-                lines[record.order_id] = line
+        batch_rows, latest, lines, quarantine = _clean_batch(batch, header, by_name, clean)
         now = datetime.now(timezone.utc)
         with uow:
             stored = uow.orders.source_versions(latest)
@@ -135,7 +138,7 @@ def import_orders(
             uow.orders.update_imported(changed, now)
             uow.imports.quarantine(report.import_id, source, quarantine)
             uow.commit()
-        report.rows += len(batch)
+        report.rows += batch_rows
         report.inserted += len(new)
         report.updated += len(changed)
         report.quarantined += len(quarantine)
