@@ -287,6 +287,18 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             return error(404, "unknown_staff_user", "This chat user is not in the staff directory.")
         return jsonify(_token(who))
 
+    @spec.operation(
+        app,
+        "/api/v1/me",
+        "GET",
+        summary="Who the token belongs to",
+        tag="auth",
+        responses={200: ("the caller", schemas.MeOut), **common},
+    )
+    def me():
+        who = actor()
+        return jsonify({"subject": who.name, "role": who.role.value, "customer_id": who.customer_id})
+
     def _token(who: Actor) -> dict[str, Any]:
         return {
             "access_token": signer.issue(who),

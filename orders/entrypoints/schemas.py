@@ -53,6 +53,12 @@ class TokenResponse(BaseModel):
     subject: str
 
 
+class MeOut(BaseModel):
+    subject: str
+    role: str
+    customer_id: str | None
+
+
 class Labels(BaseModel):
     en: str
     zh: str

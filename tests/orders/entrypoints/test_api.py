@@ -98,6 +98,15 @@ def test_customer_sign_in_with_order_number_and_email_or_phone(api):
     assert missing.status_code == 400 and missing.json()["error"]["code"] == "invalid_request"
 
 
+def test_me_names_the_caller(api):
+    assert api.as_("customer", customer_id="C-100").get(f"{api.url}/api/v1/me", timeout=5).json() == {
+        "subject": "customer",
+        "role": "customer",
+        "customer_id": "C-100",
+    }
+    assert requests.get(f"{api.url}/api/v1/me", timeout=5).status_code == 401
+
+
 def test_a_customer_sees_only_their_orders_and_others_are_404(api):
     token = requests.post(
         f"{api.url}/api/v1/auth/customer", json={"order_id": "SO-1", "email": "c100@example.com"}, timeout=5
