@@ -654,6 +654,60 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             result["source"] = label
         return jsonify(result)
 
+    @spec.operation(
+        app,
+        "/api/v1/imports/sources",
+        "GET",
+        summary="Names of the configured ERP sources",
+        tag="imports",
+        responses={200: ("names", schemas.SourceList), 403: ("not allowed", E), **common},
+    )
+    def import_sources():
+        check_staff(actor())
+        return jsonify({"items": sorted(load_sources(settings.sources_file))})
+
+    @spec.operation(
+        app,
+        "/api/v1/carriers",
+        "GET",
+        summary="Known carriers, their other names and tracking number formats",
+        tag="orders",
+        auth=False,
+        responses={200: ("carriers", schemas.CarrierList)},
+    )
+    def list_carriers():
+        return jsonify(
+            {
+                "items": [
+                    {
+                        "name": c.name,
+                        "aliases": sorted(a for a, n in carriers.aliases.items() if n == c.name),
+                        "tracking_pattern": c.tracking_pattern.pattern if c.tracking_pattern else None,
+                        "tracking_example": c.tracking_example,
+                    }
+                    for c in carriers.by_name.values()
+                ]
+            }
+        )
+
+    @spec.operation(
+        app,
+        "/api/v1/carriers/check",
+        "POST",
+        summary="Check a carrier name and tracking number",
+        tag="orders",
+        auth=False,
+        body=schemas.ShipmentRequest,
+        responses={
+            200: ("canonical carrier and number", schemas.ShipmentRequest),
+            422: ("unknown carrier or bad number", E),
+            400: ("invalid request", E),
+        },
+    )
+    def check_carrier(body: schemas.ShipmentRequest):
+        carrier, number = carriers.check_tracking_number(body.carrier, body.tracking_number)
+        return jsonify({"carrier": carrier, "tracking_number": number})
+
     # --- users ----------------------------------------------------------------------------------------
 
     @spec.operation(

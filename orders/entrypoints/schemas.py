@@ -225,6 +225,21 @@ class ImportReportOut(BaseModel):
     problems: list[RowProblemOut]
 
 
+class SourceList(BaseModel):
+    items: list[str]
+
+
+class CarrierOut(BaseModel):
+    name: str
+    aliases: list[str]
+    tracking_pattern: str | None
+    tracking_example: str | None
+
+
+class CarrierList(BaseModel):
+    items: list[CarrierOut]
+
+
 class UserIn(Strict):
     username: str = Field(min_length=2, max_length=64)
     password: str = Field(min_length=8, max_length=256)

@@ -402,3 +402,30 @@ def test_openapi_document_lists_the_operations(live_server):
     ):
         assert path in document["paths"], path
     assert "TransitionRequest" in document["components"]["schemas"]
+
+
+def test_carriers_can_be_listed_and_checked(live_server):
+    carriers = requests.get(f"{live_server.url}/api/v1/carriers", timeout=5).json()["items"]
+    sf = next(c for c in carriers if c["name"] == "SF Express")
+    assert "顺丰" in sf["aliases"] and sf["tracking_example"]
+    ok = requests.post(
+        f"{live_server.url}/api/v1/carriers/check",
+        json={"carrier": "顺丰", "tracking_number": "sf 1234 5678 90123"},
+        timeout=5,
+    )
+    assert ok.json() == {"carrier": "SF Express", "tracking_number": "SF1234567890123"}
+    bad = requests.post(
+        f"{live_server.url}/api/v1/carriers/check", json={"carrier": "SF", "tracking_number": "1"}, timeout=5
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_tracking_number"
+
+
+def test_import_sources_are_listed_for_staff(api, tmp_path):
+    (tmp_path / "sources.yml").write_text("sources:\n  erp-api: {type: http, url: http://127.0.0.1:9/x}\n")
+    assert api.as_("operations").get(f"{api.url}/api/v1/imports/sources", timeout=5).json() == {
+        "items": ["erp-api"]
+    }
+    assert (
+        api.as_("customer", customer_id="C-1").get(f"{api.url}/api/v1/imports/sources", timeout=5).status_code
+        == 403
+    )
