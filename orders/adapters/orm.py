@@ -223,6 +223,22 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# A chat user asked for a person: staff pick the ticket up, answer, and close it.
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(128), nullable=False, index=True),
+    Column("channel", String(32), nullable=False),
+    Column("customer_id", String(64)),
+    Column("language", String(8), nullable=False),
+    Column("message", String(2000), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("closed_by", String(128)),
+)
+
 mapper_registry = registry()
 _mapped = False
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from orders.adapters.orm import (
     audit_log,
+    handoffs,
     idempotency_keys,
     import_quarantine,
     imports,
@@ -398,3 +399,31 @@ class IdempotencyRepository:
 
     def add(self, **entry: Any) -> None:
         self.session.execute(insert(idempotency_keys).values(**entry))
+
+
+class HandoffRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open(self, **ticket: Any) -> int:
+        return self.session.execute(
+            insert(handoffs).values(status="open", **ticket).returning(handoffs.c.id)
+        ).scalar_one()
+
+    def get(self, ticket_id: int) -> dict[str, Any] | None:
+        row = self.session.execute(select(handoffs).where(handoffs.c.id == ticket_id)).first()
+        return _row(row) if row else None
+
+    def close(self, ticket_id: int, by: str, now: datetime) -> bool:
+        result = self.session.execute(
+            update(handoffs)
+            .where(handoffs.c.id == ticket_id, handoffs.c.status == "open")
+            .values(status="closed", closed_at=now, closed_by=by)
+        )
+        return result.rowcount == 1
+
+    def list(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+        statement = select(handoffs).order_by(handoffs.c.id.desc()).limit(limit)
+        if status:
+            statement = statement.where(handoffs.c.status == status)
+        return [_row(r) for r in self.session.execute(statement)]

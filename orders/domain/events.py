@@ -83,3 +83,12 @@ class SettlementRunCompleted(Event):
     settlement_day: date
     orders: int
     totals: dict[str, dict[str, str]]  # currency -> {"amount_due": "...", "freight": "..."}
+
+
+@dataclass(frozen=True)
+class HandoffRequested(Event):
+    ticket_id: int
+    conversation_id: str
+    channel: str
+    customer_id: str | None
+    message: str

@@ -145,5 +145,25 @@ def notifications_for(event: events.Event) -> list[Notification]:
                     {"day": day, "orders": event.orders, "totals": event.totals},
                 )
             ]
+        case events.HandoffRequested():  # operations staff answer people who ask for one
+            return [
+                Notification(
+                    Role.OPERATIONS,
+                    "handoff_requested",
+                    None,
+                    event.customer_id,
+                    {
+                        "en": f"Ticket #{event.ticket_id}: a {event.channel} user asks for a person: "
+                        f'"{event.message[:200]}"',
+                        "zh": f"工单 #{event.ticket_id}：{event.channel} 用户请求人工服务："
+                        f"“{event.message[:200]}”",
+                    },
+                    {
+                        "ticket_id": event.ticket_id,
+                        "conversation_id": event.conversation_id,
+                        "channel": event.channel,
+                    },
+                )
+            ]
         case _:
             return []

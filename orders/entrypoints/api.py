@@ -708,6 +708,59 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         carrier, number = carriers.check_tracking_number(body.carrier, body.tracking_number)
         return jsonify({"carrier": carrier, "tracking_number": number})
 
+    # --- handoffs -----------------------------------------------------------------------------------
+
+    @spec.operation(
+        app,
+        "/api/v1/handoffs",
+        "POST",
+        summary="Open a handoff ticket (action server, or a signed-in user)",
+        tag="handoffs",
+        body=schemas.HandoffIn,
+        responses={201: ("the ticket", schemas.HandoffOut), **common},
+    )
+    def open_handoff(body: schemas.HandoffIn):
+        authorization = request.headers.get("Authorization")
+        who = (
+            Actor("assistant", Role.OPERATIONS, Source.CHAT) if signer.is_service(authorization) else actor()
+        )
+        ticket_id = services.open_handoff(
+            new_uow(), body.conversation_id, body.channel, body.message, body.language, who
+        )
+        with new_uow() as uow:
+            ticket = uow.handoffs.get(ticket_id)
+        response = jsonify(_iso(ticket))
+        response.status_code = 201
+        return response
+
+    @spec.operation(
+        app,
+        "/api/v1/handoffs",
+        "GET",
+        summary="Handoff tickets (operations)",
+        tag="handoffs",
+        query=schemas.HandoffQuery,
+        responses={200: ("tickets", schemas.HandoffList), 403: ("not allowed", E), **common},
+    )
+    def list_handoffs(query: schemas.HandoffQuery):
+        check_staff(actor())
+        with new_uow() as uow:
+            rows = uow.handoffs.list(query.status, query.limit)
+        return jsonify({"items": [_iso(r) for r in rows]})
+
+    @spec.operation(
+        app,
+        "/api/v1/handoffs/<int:ticket_id>/close",
+        "POST",
+        summary="Close a handoff ticket",
+        tag="handoffs",
+        responses={204: ("closed", None), 403: ("not allowed", E), 404: ("no open ticket", E), **common},
+    )
+    def close_handoff(ticket_id: int):
+        if not services.close_handoff(new_uow(), ticket_id, actor()):
+            return error(404, "ticket_not_found", f"No open ticket #{ticket_id}.")
+        return Response(status=204)
+
     # --- users ----------------------------------------------------------------------------------------
 
     @spec.operation(

@@ -240,6 +240,35 @@ class CarrierList(BaseModel):
     items: list[CarrierOut]
 
 
+class HandoffIn(Strict):
+    conversation_id: str = Field(min_length=1, max_length=128)
+    channel: str = Field(min_length=1, max_length=32)
+    message: str = Field(default="", max_length=2000)
+    language: Literal["en", "zh"] = "en"
+
+
+class HandoffOut(BaseModel):
+    id: int
+    conversation_id: str
+    channel: str
+    customer_id: str | None
+    language: str
+    message: str
+    status: str
+    created_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+class HandoffList(BaseModel):
+    items: list[HandoffOut]
+
+
+class HandoffQuery(Strict):
+    status: Literal["open", "closed"] | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
 class UserIn(Strict):
     username: str = Field(min_length=2, max_length=64)
     password: str = Field(min_length=8, max_length=256)

@@ -103,6 +103,8 @@ def _audit_entry(event: events.Event) -> dict[str, Any] | None:
             }
         case events.SettlementRunCompleted():
             return {"action": "settlement_run", "to_value": f"{event.orders} orders"}
+        case events.HandoffRequested():
+            return {"action": "open_handoff", "to_value": f"ticket {event.ticket_id}"}
     return None
 
 
@@ -264,3 +266,36 @@ def settle_day(
         record_events(uow, [events.SettlementRunCompleted(day, report.orders, report.totals)], actor, now)
         uow.commit()
     return report
+
+
+def open_handoff(
+    uow: SqlAlchemyUnitOfWork, conversation_id: str, channel: str, message: str, language: str, actor: Actor
+) -> int:
+    """A chat user asked for a person: open a ticket and tell operations, in one transaction."""
+    now = utcnow()
+    customer_id = actor.customer_id if actor.role is Role.CUSTOMER else None
+    with uow:
+        ticket_id = uow.handoffs.open(
+            conversation_id=conversation_id,
+            channel=channel,
+            customer_id=customer_id,
+            language=language,
+            message=message,
+            created_at=now,
+        )
+        record_events(
+            uow,
+            [events.HandoffRequested(ticket_id, conversation_id, channel, customer_id, message)],
+            actor,
+            now,
+        )
+        uow.commit()
+    return ticket_id
+
+
+def close_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, actor: Actor) -> bool:
+    check_staff(actor)
+    with uow:
+        closed = uow.handoffs.close(ticket_id, actor.name, utcnow())
+        uow.commit()
+    return closed

@@ -31,6 +31,7 @@ class SqlAlchemyUnitOfWork:
         self.users = repository.UserRepository(self.session)
         self.imports = repository.ImportRepository(self.session)
         self.idempotency = repository.IdempotencyRepository(self.session)
+        self.handoffs = repository.HandoffRepository(self.session)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -429,3 +429,45 @@ def test_import_sources_are_listed_for_staff(api, tmp_path):
         api.as_("customer", customer_id="C-1").get(f"{api.url}/api/v1/imports/sources", timeout=5).status_code
         == 403
     )
+
+
+def test_handoff_tickets(api):
+    customer = api.as_("customer", customer_id="C-100")
+    opened = customer.post(
+        f"{api.url}/api/v1/handoffs",
+        json={
+            "conversation_id": "conv-1",
+            "channel": "socketio",
+            "message": "I want a person",
+            "language": "en",
+        },
+        timeout=5,
+    )
+    assert opened.status_code == 201 and opened.json()["status"] == "open"
+    ticket = opened.json()["id"]
+    by_service = requests.post(
+        f"{api.url}/api/v1/handoffs",
+        json={"conversation_id": "conv-2", "channel": "rest"},
+        headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+        timeout=5,
+    )
+    assert by_service.status_code == 201
+    assert (
+        requests.post(
+            f"{api.url}/api/v1/handoffs", json={"conversation_id": "x", "channel": "rest"}, timeout=5
+        ).status_code
+        == 401
+    )
+    ops = api.as_("operations")
+    notes = ops.get(f"{api.url}/api/v1/notifications", timeout=5).json()["items"]
+    assert [n["data"]["ticket_id"] for n in notes if n["event_type"] == "handoff_requested"] == [
+        ticket,
+        ticket + 1,
+    ]
+    assert [
+        t["id"]
+        for t in ops.get(f"{api.url}/api/v1/handoffs", params={"status": "open"}, timeout=5).json()["items"]
+    ] == [ticket + 1, ticket]
+    assert customer.post(f"{api.url}/api/v1/handoffs/{ticket}/close", timeout=5).status_code == 403
+    assert ops.post(f"{api.url}/api/v1/handoffs/{ticket}/close", timeout=5).status_code == 204
+    assert ops.post(f"{api.url}/api/v1/handoffs/{ticket}/close", timeout=5).status_code == 404
