@@ -1,7 +1,8 @@
-"""Who is speaking: a customer token from the widget's metadata, or proof typed into the chat.
+"""Who is speaking: a token from the chat page's metadata, or proof typed into the chat.
 
 A bare sender id proves nothing (anyone can post any sender id to the REST or socket.io channel), so
-order facts are only ever fetched with a token the order service issued.
+order facts are only ever fetched, and changes only ever made, with a token the order service issued;
+the order service decides what its holder may see and do.
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ def metadata_token(tracker: Tracker) -> str | None:
     return token if isinstance(token, str) and 0 < len(token) < 4096 else None
 
 
-def customer_token(tracker: Tracker) -> str | None:
-    """The widget's token for this message, else the one proven earlier in this conversation."""
+def user_token(tracker: Tracker) -> str | None:
+    """The chat page's token for this message, else the one a customer proved earlier in this chat."""
     return metadata_token(tracker) or tracker.get_slot(TOKEN_SLOT)
 
 
 def contact_in(text: str | None) -> tuple[str | None, str | None]:
     """An e-mail address and a phone number typed in ``text`` (after the order number is removed)."""
-    text = re.sub(r"(?<![A-Za-z0-9])[Ss][Oo][-_ ]?\d{3,10}", " ", text or "")
+    text = re.sub(
+        r"(?<![A-Za-z0-9])[Ss][Oo][-_ ]?\d{3,10}|(?<=订单)\d{3,10}|(?<=订单号)\d{3,10}", " ", text or ""
+    )
     email = _EMAIL.search(text)
     phone = _PHONE.search(_EMAIL.sub(" ", text))
     return (email.group(0) if email else None, phone.group(0) if phone else None)

@@ -1,4 +1,5 @@
-"""HTTP client of the order service, used by the actions. Every call has a timeout."""
+"""HTTP client of the order service, used by the actions. Every call has a timeout, and every call
+carries the end user's token: the order service decides what that user may see and do."""
 
 from __future__ import annotations
 
@@ -21,20 +22,70 @@ class NotAuthenticated(Exception):
     """The token is missing, invalid or expired, or the proof of identity did not match."""
 
 
+class Refused(Exception):
+    """The order service refused the change (state, rule, permission); ``code`` names why."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details
+
+
 class OrderServiceClient:
-    def __init__(self, base_url: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 2.5) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     @classmethod
     def from_env(cls) -> OrderServiceClient:
+        # The default keeps a failing call under the 3 seconds a user waits for "try again".
         return cls(
             os.environ.get("ORDER_SERVICE_URL", "http://127.0.0.1:8080"),
-            float(os.environ.get("ORDER_SERVICE_TIMEOUT", "5")),
+            float(os.environ.get("ORDER_SERVICE_TIMEOUT", "2.5")),
         )
 
+    async def me(self, token: str) -> dict[str, Any]:
+        return await self.request("GET", "/api/v1/me", token)
+
     async def get_order(self, order_id: str, token: str) -> dict[str, Any]:
-        return await self._request("GET", f"/api/v1/orders/{quote(order_id, safe='')}", token=token)
+        return await self.request("GET", f"/api/v1/orders/{quote(order_id, safe='')}", token)
+
+    async def get_invoice(self, order_id: str, token: str) -> dict[str, Any]:
+        return await self.request("GET", f"/api/v1/orders/{quote(order_id, safe='')}/invoice", token)
+
+    async def transition(
+        self, order_id: str, action: str, token: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        body = {"action": action, **({"reason": reason} if reason else {})}
+        return await self.request(
+            "POST", f"/api/v1/orders/{quote(order_id, safe='')}/transitions", token, json=body
+        )
+
+    async def record_shipment(
+        self, order_id: str, carrier: str, tracking_number: str, token: str
+    ) -> dict[str, Any]:
+        body = {"carrier": carrier, "tracking_number": tracking_number}
+        return await self.request(
+            "PUT", f"/api/v1/orders/{quote(order_id, safe='')}/shipment", token, json=body
+        )
+
+    async def settle(self, day: str, token: str) -> dict[str, Any]:
+        return await self.request("POST", "/api/v1/settlements", token, json={"date": day}, timeout_s=60)
+
+    async def list_orders(self, token: str, **params: Any) -> dict[str, Any]:
+        return await self.request(
+            "GET", "/api/v1/orders", token, params={k: v for k, v in params.items() if v}
+        )
+
+    async def import_source(self, source: str, token: str) -> dict[str, Any]:
+        return await self.request("POST", "/api/v1/imports", token, json={"source": source}, timeout_s=600)
+
+    async def check_shipment(self, carrier: str, tracking_number: str) -> dict[str, Any]:
+        body = {"carrier": carrier, "tracking_number": tracking_number or "0"}
+        return await self.request("POST", "/api/v1/carriers/check", json=body)
+
+    async def import_sources(self, token: str) -> list[str]:
+        return (await self.request("GET", "/api/v1/imports/sources", token))["items"]
 
     async def customer_token(self, order_id: str, email: str | None, phone: str | None) -> str:
         """Prove a customer's identity with an order number plus the e-mail or phone on it."""
@@ -43,24 +94,46 @@ class OrderServiceClient:
             **({"email": email} if email else {}),
             **({"phone": phone} if phone else {}),
         }
-        answer = await self._request("POST", "/api/v1/auth/customer", json=body)
+        answer = await self.request("POST", "/api/v1/auth/customer", json=body)
         return answer["access_token"]
 
-    async def _request(
-        self, method: str, path: str, token: str | None = None, json: Any = None
+    async def request(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        timeout = aiohttp.ClientTimeout(total=timeout_s) if timeout_s else self.timeout
         try:
             async with (
-                aiohttp.ClientSession(timeout=self.timeout) as session,
-                session.request(method, self.base_url + path, headers=headers, json=json) as response,
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.request(
+                    method, self.base_url + path, headers=headers, json=json, params=params
+                ) as response,
             ):
-                if response.status == 404:
-                    raise OrderNotFound(path)
-                if response.status in (400, 401):
+                if response.status < 400:
+                    return await response.json()
+                if response.status == 404 and path.startswith("/api/v1/orders/"):
+                    body = await _error_body(response)
+                    if body.get("code") == "order_not_found":
+                        raise OrderNotFound(path)
+                    raise Refused(body.get("code", "not_found"), body.get("message", ""), body)
+                if response.status == 401 or (response.status == 400 and "/auth/" in path):
                     raise NotAuthenticated(path)
-                if response.status >= 400:
-                    raise OrderServiceUnavailable(f"{method} {path}: HTTP {response.status}")
-                return await response.json()
+                if response.status < 500:
+                    body = await _error_body(response)
+                    raise Refused(body.get("code", "refused"), body.get("message", ""), body)
+                raise OrderServiceUnavailable(f"{method} {path}: HTTP {response.status}")
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise OrderServiceUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+
+
+async def _error_body(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    try:
+        return (await response.json()).get("error", {})
+    except (ValueError, aiohttp.ContentTypeError):
+        return {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -67,6 +68,9 @@ def stack_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("ACTION_ENDPOINT_URL", f"{actions.url(env)}/webhook")
     env.setdefault("RASA_TRACKER_DB", str(var_dir / "rasa_tracker.db"))
     env.setdefault("RASA_MODEL", str(ROOT / "models" / "orderbot.tar.gz"))
+    # The action server's credential at the order service (handoff tickets, staff directory look-ups):
+    # a fresh random one per start unless the operator sets it.
+    env.setdefault("ORDERBOT_SERVICE_TOKEN", secrets.token_urlsafe(32))
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env

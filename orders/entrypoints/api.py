@@ -21,7 +21,7 @@ from orders.adapters.erp_sources import UnknownSource, load_sources
 from orders.adapters.invoice_pdf import render_invoice
 from orders.adapters.repository import OrderQuery
 from orders.config import Settings
-from orders.domain.access import Actor, NotPermitted, Role, Source, check_staff
+from orders.domain.access import Actor, NotPermitted, Role, Source, check_permitted, check_staff
 from orders.domain.erp_record import UnknownColumns
 from orders.domain.errors import DomainError
 from orders.domain.labels import PAYMENT_LABELS, STATUS_LABELS
@@ -44,7 +44,22 @@ def error(http_status: int, code: str, message: str, **details):
     return response
 
 
-def order_json(order: Order) -> dict[str, Any]:
+def permitted_actions(order: Order, who: Actor | None) -> list[str]:
+    """The actions of the workflow that ``who`` may take on ``order`` now."""
+    allowed = order.allowed_actions()
+    if who is None:
+        return allowed
+    permitted = []
+    for name in allowed:
+        try:
+            check_permitted(who, order, Action(name))
+        except NotPermitted:
+            continue
+        permitted.append(name)
+    return permitted
+
+
+def order_json(order: Order, who: Actor | None = None) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
         "customer_id": order.customer_id,
@@ -53,7 +68,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "status_label": STATUS_LABELS[order.status],
         "payment_status": order.payment_status.value,
         "payment_label": PAYMENT_LABELS[order.payment_status],
-        "allowed_actions": order.allowed_actions(),
+        "allowed_actions": permitted_actions(order, who),
         "amount": f"{order.amount:.2f}",
         "currency": order.currency,
         "freight": f"{order.freight:.2f}" if order.freight is not None else None,
@@ -72,8 +87,8 @@ def _iso(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-def with_etag(order: Order, status: int = 200):
-    response = jsonify(order_json(order))
+def with_etag(order: Order, who: Actor, status: int = 200):
+    response = jsonify(order_json(order, who))
     response.status_code = status
     response.headers["ETag"] = f'"{order.version}"'
     return response
@@ -353,7 +368,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         responses={200: ("the order", schemas.OrderOut), 404: ("no such order", E), **common},
     )
     def get_order(order_id: str):
-        return with_etag(services.get_order(new_uow(), order_id, actor()))
+        return with_etag(services.get_order(new_uow(), order_id, actor()), actor())
 
     @spec.operation(
         app,
@@ -383,7 +398,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             carriers,
             order_version_expected(),
         )
-        return with_etag(order)
+        return with_etag(order, actor())
 
     @spec.operation(
         app,
@@ -407,9 +422,10 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         change = services.Change(
             Action.RECORD_SHIPMENT, carrier=body.carrier, tracking_number=body.tracking_number
         )
-        return with_etag(
-            services.change_order(new_uow(), order_id, change, actor(), carriers, order_version_expected())
+        order = services.change_order(
+            new_uow(), order_id, change, actor(), carriers, order_version_expected()
         )
+        return with_etag(order, actor())
 
     def _invoice_of(order_id: str) -> tuple[Order, dict[str, Any]]:
         who = actor()

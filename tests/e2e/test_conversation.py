@@ -102,7 +102,7 @@ def test_a_visitor_proves_who_they_are_before_any_order_fact(stack):
     (refused,) = rest_chat(stack, "SO-1004 someone@example.com", sender=sender)
     assert refused.startswith("That e-mail address or phone number does not match order SO-1004")
     assert rest_chat(stack, "SO-1004 +44 20 7946 0958", sender=sender) == ["Order SO-1004 is shipped."]
-    assert rest_chat(stack, "and SO-1004 again?", sender=sender) == ["Order SO-1004 is shipped."]
+    assert rest_chat(stack, "where is SO-1004 now?", sender=sender) == ["Order SO-1004 is shipped."]
 
 
 def test_socketio_english(widget, zhang_wei):
@@ -128,3 +128,67 @@ def test_socketio_refuses_malformed_messages_without_dropping_the_connection(wid
     assert (
         widget.say("Where is SO-1003?", li_na)["text"] == "Order SO-1003 is stocked in and awaiting shipment."
     )
+
+
+@pytest.fixture(scope="module")
+def warehouse_token(stack) -> str:
+    """A warehouse user added with the CLI, signed in as the staff console would."""
+    import subprocess
+
+    from devtools.stack import ROOT
+
+    subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "orders",
+            "users",
+            "add",
+            "wang",
+            "--role",
+            "warehouse",
+            "--password-stdin",
+        ],
+        env=stack.env,
+        input="warehouse password\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    response = requests.post(
+        f"{stack.urls()['orders']}/api/v1/auth/token",
+        json={"username": "wang", "password": "warehouse password"},
+        timeout=10,
+    )
+    return response.json()["access_token"]
+
+
+def test_staff_over_rest_with_a_staff_token(stack, warehouse_token):
+    sender = f"staff-{uuid.uuid4().hex}"
+    (listed,) = rest_chat(stack, "show me the cancelled orders", warehouse_token, sender)
+    assert "SO-1006" in listed and "SO-1017" in listed
+    assert rest_chat(stack, "订单SO-1007已入库", warehouse_token, sender) == [
+        "订单 SO-1007 已入库，等待发货。"
+    ]
+    assert rest_chat(stack, "ship SO-1007", warehouse_token, sender) == [
+        "Which carrier ships it (e.g. SF Express, ZTO, JD Logistics, DHL)?"
+    ]
+    assert rest_chat(stack, "顺丰", warehouse_token, sender) == ["运单号是多少？"]
+    (asked,) = rest_chat(stack, "SF1234567890123", warehouse_token, sender)
+    assert (
+        asked
+        == "Ship order SO-1007 with SF Express, tracking number SF1234567890123? The customer will be told."
+    )
+    (shipped,) = rest_chat(stack, "yes", warehouse_token, sender)
+    assert shipped.startswith("Order SO-1007 is shipped with SF Express (SF1234567890123); freight CNY ")
+
+
+def test_a_staff_sender_id_without_a_token_gets_nothing(stack, warehouse_token):
+    sender = f"staff-{uuid.uuid4().hex}"
+    rest_chat(stack, "list orders", warehouse_token, sender)  # the same sender, signed in once
+    assert rest_chat(stack, "show me the cancelled orders", sender=sender) == [
+        "Sorry, only signed-in staff can do that."
+    ]
+    assert rest_chat(stack, "SO-1009 stocked in", sender=sender) == [
+        "Sorry, only signed-in staff can do that."
+    ]

@@ -135,6 +135,12 @@ def test_order_detail_has_labels_actions_and_an_etag(api):
     assert body["status_label"] == {"en": "waiting for your confirmation", "zh": "待确认"}
     assert body["allowed_actions"] == ["confirm", "cancel", "pay"]
     assert response.headers["ETag"] == '"1"'
+    as_customer = (
+        api.as_("customer", customer_id="C-100").get(f"{api.url}/api/v1/orders/SO-1", timeout=5).json()
+    )
+    assert as_customer["allowed_actions"] == ["confirm", "cancel"]  # what this caller may do
+    as_warehouse = api.as_("warehouse").get(f"{api.url}/api/v1/orders/SO-2", timeout=5).json()
+    assert as_warehouse["allowed_actions"] == ["ship", "record_shipment"]
 
 
 def test_an_illegal_transition_is_409_with_the_state_and_allowed_actions(api):

@@ -1,0 +1,193 @@
+"""The turns between requests: yes and no to a pending change, answers to our questions, misunderstandings."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.customer import (
+    PENDING_SLOT,
+    REQUESTED_SLOT,
+    ActionCancelOrder,
+    ActionConfirmOrder,
+    ActionOrderStatus,
+    ActionRequestInvoice,
+)
+from actions.identity import user_token
+from actions.order_client import (
+    NotAuthenticated,
+    OrderNotFound,
+    OrderServiceClient,
+    OrderServiceUnavailable,
+    Refused,
+)
+from actions.order_ids import requested_order_id
+from actions.replies import language, money, refusal
+
+logger = logging.getLogger(__name__)
+RESUMABLE = {
+    a().name(): a for a in (ActionOrderStatus, ActionRequestInvoice, ActionConfirmOrder, ActionCancelOrder)
+}
+
+# What a misunderstood user may have meant, in words, for the first fallback's suggestions.
+INTENT_WORDS = {
+    "order_status": {"en": "ask where an order is", "zh": "查询订单进度"},
+    "request_invoice": {"en": "get an invoice", "zh": "获取发票"},
+    "confirm_order": {"en": "confirm an order", "zh": "确认订单"},
+    "cancel_order": {"en": "cancel an order", "zh": "取消订单"},
+    "bot_capabilities": {"en": "hear what I can do", "zh": "了解我能做什么"},
+    "human_handoff": {"en": "talk to a person", "zh": "转人工"},
+    "stock_in": {"en": "mark goods stocked in", "zh": "登记入库"},
+    "ship_order": {"en": "record a shipment", "zh": "录入发货"},
+    "settle_payments": {"en": "run the settlement", "zh": "执行结算"},
+    "list_orders": {"en": "list orders", "zh": "查看订单列表"},
+    "import_orders": {"en": "import orders", "zh": "导入订单"},
+}
+
+
+class ActionAffirm(Action):
+    """The user said yes: carry out the change waiting for it (cancel, ship or settle)."""
+
+    def name(self) -> str:
+        return "action_affirm"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
+        pending = tracker.get_slot(PENDING_SLOT)
+        token = user_token(tracker)
+        if not pending or token is None:
+            dispatcher.utter_message(response="utter_nothing_to_confirm")
+            return [SlotSet(PENDING_SLOT, None)]
+        kind, _, argument = pending.partition(" ")
+        client = OrderServiceClient.from_env()
+        try:
+            if kind == "cancel":
+                order = await client.transition(argument, "cancel", token, reason="cancelled in chat")
+                dispatcher.utter_message(response="utter_order_cancelled", order_id=order["order_id"])
+            elif kind == "ship":
+                order_id, _, shipment = argument.partition(" ")
+                carrier, _, number = shipment.partition("|")
+                await client.record_shipment(order_id, carrier, number, token)
+                order = await client.transition(order_id, "ship", token)
+                dispatcher.utter_message(
+                    response="utter_shipped",
+                    order_id=order_id,
+                    carrier=order["carrier"],
+                    tracking_number=order["tracking_number"],
+                    freight=money(order["freight"], order["currency"]),
+                )
+            elif kind == "settle":
+                report = await client.settle(argument, token)
+                totals = "; ".join(
+                    f"{c} {t['amount_due']} (+{t['freight']})" for c, t in report["totals"].items()
+                )
+                dispatcher.utter_message(
+                    response="utter_settled", date=argument, count=report["orders"], totals=totals
+                )
+        except NotAuthenticated:
+            dispatcher.utter_message(response="utter_staff_only")
+        except OrderNotFound:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=argument.split(" ")[0])
+        except Refused as refused:
+            if refused.code == "forbidden":
+                dispatcher.utter_message(response="utter_staff_only")
+            else:
+                dispatcher.utter_message(
+                    response="utter_change_refused",
+                    reason=refusal(refused.code, str(refused), language(tracker)),
+                )
+        except OrderServiceUnavailable as problem:
+            logger.warning("order service unavailable: %s", problem)
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+            return []  # keep the pending change: "yes" again retries it
+        return [SlotSet(PENDING_SLOT, None), SlotSet("carrier", None), SlotSet("tracking_number", None)]
+
+
+class ActionDeny(Action):
+    """The user said no: nothing changes, and nothing waits any more."""
+
+    def name(self) -> str:
+        return "action_deny"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
+        dispatcher.utter_message(response="utter_nothing_changed")
+        return [
+            SlotSet(PENDING_SLOT, None),
+            SlotSet(REQUESTED_SLOT, None),
+            SlotSet("carrier", None),
+            SlotSet("tracking_number", None),
+        ]
+
+
+class ActionInform(Action):
+    """The user answered a question (an order number, an e-mail, a phone): resume what they asked for."""
+
+    def name(self) -> str:
+        return "action_inform"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
+        requested = RESUMABLE.get(tracker.get_slot(REQUESTED_SLOT) or "")
+        if requested is None and requested_order_id(tracker):
+            requested = ActionOrderStatus  # an order number on its own: the user wants to know about it
+        if requested is None:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        return await requested().run(dispatcher, tracker, domain)
+
+
+class ActionFallback(Action):
+    """Two stages: first suggest what the user may have meant, after a second miss offer a person."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
+        misses = 0
+        for event in reversed(tracker.events):
+            if event.get("event") != "user":
+                continue
+            if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
+                break
+            misses += 1
+        lang = language(tracker)
+        if misses >= 2:
+            dispatcher.utter_message(response="utter_offer_human")
+            return []
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        likely = [r["name"] for r in ranking if r.get("name") in INTENT_WORDS][:2]
+        if not likely:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        options = (" / " if lang == "en" else "，").join(INTENT_WORDS[name][lang] for name in likely)
+        buttons = [{"title": INTENT_WORDS[name][lang], "payload": f"/{name}"} for name in likely]
+        dispatcher.utter_message(response="utter_suggest", options=options, buttons=buttons)
+        return []
+
+
+class ActionHumanHandoff(Action):
+    """Open a handoff ticket in the order service, which tells operations; say which ticket it is."""
+
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
+        client = OrderServiceClient.from_env()
+        token = user_token(tracker) or os.environ.get("ORDERBOT_SERVICE_TOKEN")
+        body = {
+            "conversation_id": tracker.sender_id[:128],
+            "channel": (tracker.get_latest_input_channel() or "unknown")[:32],
+            "message": (tracker.latest_message.get("text") or "")[:2000],
+            "language": language(tracker),
+        }
+        try:
+            ticket = await client.request("POST", "/api/v1/handoffs", token, json=body)
+        except (NotAuthenticated, Refused, OrderServiceUnavailable) as problem:
+            logger.warning("handoff not opened: %s", problem)
+            dispatcher.utter_message(response="utter_handoff_failed")
+            return []
+        dispatcher.utter_message(response="utter_handoff_opened", ticket=ticket["id"])
+        return []

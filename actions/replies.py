@@ -1,0 +1,35 @@
+"""Small pieces of replies that depend on the language: refusal reasons, money, lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+# The order service explains refusals in English; these say the same in Chinese, by error code.
+_REFUSALS_ZH = {
+    "illegal_transition": "订单当前状态不允许该操作。",
+    "forbidden": "您没有权限执行该操作。",
+    "unknown_carrier": "未知的快递公司。",
+    "invalid_tracking_number": "运单号格式与该快递公司不符。",
+    "shipment_missing": "请先录入快递公司和运单号。",
+    "concurrent_update": "订单刚被其他人修改，请重试。",
+    "version_mismatch": "订单已被修改，请重试。",
+    "invalid_request": "请求无效。",
+    "unknown_source": "没有这个数据源。",
+    "unreadable_source": "数据源无法读取。",
+}
+
+
+def language(tracker: Tracker) -> str:
+    return "zh" if tracker.get_slot("language") == "zh" else "en"
+
+
+def refusal(code: str, message: str, lang: str, details: dict[str, Any] | None = None) -> str:
+    if lang == "zh":
+        return _REFUSALS_ZH.get(code, "操作被拒绝。")
+    return message or "the order service refused it."
+
+
+def money(amount: str, currency: str) -> str:
+    return f"{currency} {amount}"

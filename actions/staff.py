@@ -1,0 +1,248 @@
+"""Staff actions: stock-in, the shipment form, settlement, order lists, imports.
+
+Staff are whoever the order service says a token belongs to (a staff JWT in the chat page's metadata,
+or one the Slack/DingTalk channel obtained for a verified sender); without a token nothing is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from abc import ABC, abstractmethod
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.customer import PENDING_SLOT
+from actions.identity import user_token
+from actions.order_client import (
+    NotAuthenticated,
+    OrderNotFound,
+    OrderServiceClient,
+    OrderServiceUnavailable,
+    Refused,
+)
+from actions.order_ids import entity_order_id, requested_order_id
+from actions.replies import language, money, refusal
+
+logger = logging.getLogger(__name__)
+_ZH_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_CUSTOMER_ID = re.compile(r"(?<![A-Za-z0-9])C-\d{1,10}(?![0-9])", re.IGNORECASE)
+LIST_LIMIT = 10
+
+
+def local_today() -> date:
+    return datetime.now(ZoneInfo(os.environ.get("ORDERBOT_TIMEZONE", "Asia/Shanghai"))).date()
+
+
+def parse_day(value: str | None) -> date | None:
+    """'today', 'yesterday', 2026-11-30, 2026/11/30, 2026年11月30日 -> a date."""
+    if not value:
+        return None
+    text = value.strip().lower()
+    if text in ("today", "今天", "今日"):
+        return local_today()
+    if text in ("yesterday", "昨天", "昨日"):
+        return local_today() - timedelta(days=1)
+    match = _ZH_DATE.fullmatch(text)
+    if match:
+        text = "-".join(match.groups())
+    try:
+        y, m, d = (int(part) for part in text.replace("/", "-").split("-"))
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+class StaffAction(Action, ABC):  # abstract: rasa-sdk registers only concrete actions
+    """Runs ``act`` with the caller's token; every failure gets a clear reply."""
+
+    @abstractmethod
+    async def act(self, dispatcher, tracker, client: OrderServiceClient, token: str) -> list[dict[str, Any]]:
+        """Do the work once the caller's token is known; return the events to apply."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
+        token = user_token(tracker)
+        if token is None:
+            dispatcher.utter_message(response="utter_staff_only")
+            return []
+        try:
+            return await self.act(dispatcher, tracker, OrderServiceClient.from_env(), token)
+        except NotAuthenticated:
+            dispatcher.utter_message(response="utter_staff_only")
+        except OrderNotFound:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=requested_order_id(tracker))
+        except Refused as refused:
+            if refused.code == "forbidden":
+                dispatcher.utter_message(response="utter_staff_only")
+            else:
+                dispatcher.utter_message(
+                    response="utter_change_refused",
+                    reason=refusal(refused.code, str(refused), language(tracker)),
+                )
+        except OrderServiceUnavailable as problem:
+            logger.warning("order service unavailable: %s", problem)
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+        return []
+
+
+class ActionStockIn(StaffAction):
+    def name(self) -> str:
+        return "action_stock_in"
+
+    async def act(self, dispatcher, tracker, client, token):
+        order_id = requested_order_id(tracker)
+        if order_id is None:
+            dispatcher.utter_message(response="utter_ask_order_id_staff")
+            return []
+        order = await client.transition(order_id, "stock_in", token)
+        dispatcher.utter_message(response="utter_stocked_in", order_id=order["order_id"])
+        return [SlotSet("order_id", order["order_id"])]
+
+
+class ValidateShipmentForm(FormValidationAction):
+    """Each slot of the shipment form is checked as it is given: the order number's form, the carrier
+    against the order service's carriers, the tracking number against that carrier's format."""
+
+    def name(self) -> str:
+        return "validate_shipment_form"
+
+    async def validate_order_id(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        order_id = entity_order_id(str(value)) if value else None
+        if order_id is None:
+            dispatcher.utter_message(response="utter_ask_order_id_staff")
+        return {"order_id": order_id}
+
+    async def validate_carrier(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        try:
+            await OrderServiceClient.from_env().check_shipment(str(value), "")
+        except Refused as refused:
+            if refused.code == "unknown_carrier":
+                dispatcher.utter_message(
+                    response="utter_invalid_slot",
+                    problem=refusal(refused.code, str(refused), language(tracker)),
+                )
+                return {"carrier": None}
+        except OrderServiceUnavailable:
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+            return {"carrier": None}
+        return {"carrier": str(value)}
+
+    async def validate_tracking_number(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        carrier = tracker.get_slot("carrier")
+        if not carrier:
+            return {"tracking_number": str(value)}
+        try:
+            checked = await OrderServiceClient.from_env().check_shipment(carrier, str(value))
+        except Refused as refused:
+            dispatcher.utter_message(
+                response="utter_invalid_slot", problem=refusal(refused.code, str(refused), language(tracker))
+            )
+            return {"tracking_number": None}
+        except OrderServiceUnavailable:
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+            return {"tracking_number": None}
+        return {"carrier": checked["carrier"], "tracking_number": checked["tracking_number"]}
+
+
+class ActionShipOrder(StaffAction):
+    """After the shipment form: ask for a yes before the customer is told (action_affirm ships)."""
+
+    def name(self) -> str:
+        return "action_ship_order"
+
+    async def act(self, dispatcher, tracker, client, token):
+        order_id, carrier, number = (tracker.get_slot(s) for s in ("order_id", "carrier", "tracking_number"))
+        order = await client.get_order(order_id, token)
+        if "record_shipment" not in order["allowed_actions"]:
+            dispatcher.utter_message(
+                response="utter_change_refused",
+                reason=refusal(
+                    "illegal_transition",
+                    f"order {order_id} is {order['status_label']['en']}, not awaiting shipment.",
+                    language(tracker),
+                ),
+            )
+            return [SlotSet("carrier", None), SlotSet("tracking_number", None)]
+        dispatcher.utter_message(
+            response="utter_ask_ship", order_id=order_id, carrier=carrier, tracking_number=number
+        )
+        return [SlotSet(PENDING_SLOT, f"ship {order_id} {carrier}|{number}")]
+
+
+class ActionSettlePayments(StaffAction):
+    def name(self) -> str:
+        return "action_settle_payments"
+
+    async def act(self, dispatcher, tracker, client, token):
+        day = parse_day(next(tracker.get_latest_entity_values("date"), None)) or local_today()
+        dispatcher.utter_message(response="utter_ask_settle", date=day.isoformat())
+        return [SlotSet(PENDING_SLOT, f"settle {day.isoformat()}")]
+
+
+class ActionListOrders(StaffAction):
+    def name(self) -> str:
+        return "action_list_orders"
+
+    async def act(self, dispatcher, tracker, client, token):
+        lang = language(tracker)
+        state = next(tracker.get_latest_entity_values("order_state"), None)
+        day = parse_day(next(tracker.get_latest_entity_values("date"), None))
+        customer = _CUSTOMER_ID.search(tracker.latest_message.get("text") or "")
+        params: dict[str, Any] = {"page_size": LIST_LIMIT, "sort": "created_at", "order": "desc"}
+        filters = []
+        if state:
+            params["status"] = state
+            filters.append(state.replace("_", " "))
+        if day:
+            params["created_from"] = f"{day.isoformat()}T00:00:00"
+            params["created_to"] = f"{(day + timedelta(days=1)).isoformat()}T00:00:00"
+            filters.append(day.isoformat())
+        if customer:
+            params["customer_id"] = customer.group(0).upper()
+            filters.append(params["customer_id"])
+        page = await client.list_orders(token, **params)
+        described = (
+            (f" ({', '.join(filters)})" if lang == "en" else f"（{'，'.join(filters)}）") if filters else ""
+        )
+        if not page["items"]:
+            dispatcher.utter_message(response="utter_no_orders", filter=described)
+            return []
+        lines = "\n".join(
+            f"{o['order_id']} · {o['customer_name']} · {money(o['amount'], o['currency'])} · "
+            f"{o['status_label'][lang]}"
+            for o in page["items"]
+        )
+        if page["total"] > len(page["items"]):
+            lines += f"\n… (+{page['total'] - len(page['items'])})"
+        dispatcher.utter_message(
+            response="utter_order_list", total=page["total"], filter=described, lines=lines
+        )
+        return []
+
+
+class ActionImportOrders(StaffAction):
+    def name(self) -> str:
+        return "action_import_orders"
+
+    async def act(self, dispatcher, tracker, client, token):
+        sources = await client.import_sources(token)
+        text = (tracker.latest_message.get("text") or "").lower()
+        named = [s for s in sources if s.lower() in text]
+        if len(named) != 1 and len(sources) != 1:
+            dispatcher.utter_message(response="utter_ask_import_source", sources=", ".join(sources) or "-")
+            return []
+        source = named[0] if named else sources[0]
+        report = await client.import_source(source, token)
+        dispatcher.utter_message(
+            response="utter_imported",
+            source=source,
+            **{k: report[k] for k in ("inserted", "updated", "unchanged", "quarantined")},
+        )
+        return []

@@ -1,0 +1,170 @@
+"""The customer's actions against a real order service (sample orders, see data/samples/erp_orders.csv)."""
+
+import pytest
+
+from actions.customer import ActionCancelOrder, ActionConfirmOrder, ActionOrderStatus, ActionRequestInvoice
+from actions.dialogue import ActionAffirm, ActionDeny, ActionHumanHandoff, ActionInform
+from actions.identity import contact_in
+from actions.order_ids import entity_order_id, normalise_order_id
+from tests.actions.conftest import run, sign_in_customer, slots_set, tracker
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def li_na(order_service) -> str:
+    return sign_in_customer(order_service, "SO-1003", "li.na@example.cn")  # C-003, owner of SO-1003
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SO-1001", "SO-1001"),
+        ("so1001", "SO-1001"),
+        ("where is so 1234?", "SO-1234"),
+        ("订单SO_20001到哪了", "SO-20001"),
+        ("订单1005入库了", "SO-1005"),
+        ("订单号：1006", "SO-1006"),
+        ("ALSO-1001", None),
+        ("SO-12", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_order_ids_are_normalised(text, expected):
+    assert normalise_order_id(text) == expected
+
+
+def test_entity_values_may_be_bare_numbers():
+    assert entity_order_id("1005") == "SO-1005"
+    assert entity_order_id("so-1005") == "SO-1005"
+    assert entity_order_id("12") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SO-1001 zhang.wei@example.cn", ("zhang.wei@example.cn", None)),
+        ("SO-1003 13900139001", (None, "13900139001")),
+        ("订单SO-1005 手机 137-0013-7002", (None, "137-0013-7002")),
+        ("where is SO-1001", (None, None)),
+        ("订单1005 手机 13700137002", (None, "13700137002")),
+    ],
+)
+def test_contact_details_typed_in_the_chat(text, expected):
+    assert contact_in(text) == expected
+
+
+def test_status_in_english_with_the_widget_token(li_na):
+    messages, events = run(
+        ActionOrderStatus(), tracker("where is so1003?", entities={"order_id": "so1003"}, token=li_na)
+    )
+    assert messages[0]["response"] == "utter_order_status"
+    assert (messages[0]["order_id"], messages[0]["status"]) == ("SO-1003", "stocked in and awaiting shipment")
+    assert slots_set(events)["order_id"] == "SO-1003"
+
+
+def test_status_in_chinese(li_na):
+    messages, _ = run(ActionOrderStatus(), tracker("我的订单SO-1003到哪了", language="zh", token=li_na))
+    assert messages[0]["status"] == "已入库，等待发货"
+
+
+def test_another_customers_order_is_not_found(li_na):
+    messages, _ = run(ActionOrderStatus(), tracker("where is SO-1004", token=li_na))
+    assert messages[0]["response"] == "utter_order_not_found"
+
+
+def test_without_a_token_the_customer_is_asked_to_prove_who_they_are(order_service):
+    messages, events = run(ActionOrderStatus(), tracker("where is SO-1003"))
+    assert messages[0]["response"] == "utter_ask_verification"
+    assert slots_set(events) == {"order_id": "SO-1003", "requested_action": "action_order_status"}
+
+
+def test_the_answer_to_the_proof_question_resumes_the_request(order_service):
+    asked = tracker("SO-1003 li.na@example.cn", intent="inform", requested_action="action_order_status")
+    messages, events = run(ActionInform(), asked)
+    assert messages[0]["status"] == "stocked in and awaiting shipment"
+    assert slots_set(events)["customer_token"]
+
+
+def test_wrong_proof_is_refused(order_service):
+    messages, events = run(ActionOrderStatus(), tracker("SO-1003 someone@example.com"))
+    assert messages[0]["response"] == "utter_verification_failed"
+    assert "customer_token" not in slots_set(events)
+
+
+def test_a_forged_token_is_not_trusted(order_service):
+    messages, events = run(ActionOrderStatus(), tracker("where is SO-1003", token="e30.e30.forged"))
+    assert messages[0]["response"] == "utter_ask_verification"
+    assert slots_set(events)["customer_token"] is None
+
+
+def test_the_order_of_the_conversation_is_used_when_none_is_named(li_na):
+    messages, _ = run(ActionOrderStatus(), tracker("and now?", order_id="SO-1003", customer_token=li_na))
+    assert (messages[0]["order_id"], messages[0]["status"]) == ("SO-1003", "stocked in and awaiting shipment")
+
+
+def test_without_an_order_number_the_bot_asks_for_one(order_service):
+    messages, events = run(ActionOrderStatus(), tracker("where is my order?"))
+    assert messages[0]["response"] == "utter_ask_order_id"
+    assert slots_set(events) == {"requested_action": "action_order_status"}
+
+
+def test_an_unreachable_order_service_answers_try_again(monkeypatch):
+    monkeypatch.setenv("ORDER_SERVICE_URL", f"http://127.0.0.1:{free_port()}")
+    messages, _ = run(ActionOrderStatus(), tracker("where is SO-1001", token="x.y.z"))
+    assert messages[0]["response"] == "utter_order_service_unavailable"
+
+
+def test_confirm_then_invoice(order_service):
+    token = sign_in_customer(order_service, "SO-1005", "wang.fang@example.cn")
+    messages, _ = run(ActionRequestInvoice(), tracker("invoice for SO-1005", token=token))
+    assert messages[0]["response"] == "utter_no_invoice_yet"
+    messages, _ = run(ActionConfirmOrder(), tracker("confirm SO-1005", token=token))
+    assert messages[0]["response"] == "utter_order_confirmed"
+    messages, _ = run(ActionRequestInvoice(), tracker("invoice for SO-1005", language="zh", token=token))
+    assert messages[0]["response"] == "utter_invoice"
+    assert messages[0]["url"] == f"{order_service}/api/v1/orders/SO-1005/invoice.pdf"
+    assert messages[0]["amount"] == "CNY 2150.75"
+    again, _ = run(ActionConfirmOrder(), tracker("confirm SO-1005", language="zh", token=token))
+    assert again[0]["response"] == "utter_change_refused" and again[0]["reason"] == "您没有权限执行该操作。"
+
+
+def test_cancel_asks_first_and_yes_cancels(order_service):
+    token = sign_in_customer(order_service, "SO-1011", "yang.lei@example.cn")
+    messages, events = run(ActionCancelOrder(), tracker("cancel SO-1011", token=token))
+    assert messages[0]["response"] == "utter_ask_cancel"
+    pending = slots_set(events)["pending_change"]
+    messages, events = run(
+        ActionAffirm(), tracker("yes", intent="affirm", token=token, pending_change=pending)
+    )
+    assert messages[0]["response"] == "utter_order_cancelled"
+    assert slots_set(events)["pending_change"] is None
+    status, _ = run(ActionOrderStatus(), tracker("where is SO-1011", token=token))
+    assert status[0]["status"] == "cancelled"
+
+
+def test_no_leaves_the_order_as_it_was(order_service):
+    token = sign_in_customer(order_service, "SO-1015", "huang.li@example.cn")
+    _, events = run(ActionCancelOrder(), tracker("cancel SO-1015", token=token))
+    messages, events = run(ActionDeny(), tracker("no", intent="deny", token=token, **slots_set(events)))
+    assert messages[0]["response"] == "utter_nothing_changed"
+    assert slots_set(events)["pending_change"] is None
+    status, _ = run(ActionOrderStatus(), tracker("where is SO-1015", token=token))
+    assert status[0]["status"] == "waiting for your confirmation"
+
+
+def test_a_customer_cannot_cancel_once_confirmed(order_service):
+    token = sign_in_customer(order_service, "SO-1012", "ava.johnson@example.com")  # imported as confirmed
+    messages, events = run(ActionCancelOrder(), tracker("cancel SO-1012", token=token))
+    assert messages[0]["response"] == "utter_change_refused"
+    assert "pending_change" not in slots_set(events)
+
+
+def test_yes_with_nothing_pending(order_service):
+    messages, _ = run(ActionAffirm(), tracker("yes", intent="affirm", token="x"))
+    assert messages[0]["response"] == "utter_nothing_to_confirm"
+
+
+def test_handoff_opens_a_ticket(order_service):
+    messages, _ = run(ActionHumanHandoff(), tracker("I want a human", intent="human_handoff"))
+    assert messages[0]["response"] == "utter_handoff_opened" and messages[0]["ticket"] >= 1
