@@ -27,7 +27,7 @@ from actions.order_client import (
     Refused,
 )
 from actions.order_ids import requested_order_id
-from actions.replies import language, money, refusal
+from actions.replies import language, money, reply_to_staff_failure
 
 logger = logging.getLogger(__name__)
 RESUMABLE = {
@@ -88,22 +88,10 @@ class ActionAffirm(Action):
                 dispatcher.utter_message(
                     response="utter_settled", date=argument, count=report["orders"], totals=totals
                 )
-        except NotAuthenticated:
-            dispatcher.utter_message(response="utter_staff_only")
-        except OrderNotFound:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=argument.split(" ")[0])
-        except Refused as refused:
-            if refused.code == "forbidden":
-                dispatcher.utter_message(response="utter_staff_only")
-            else:
-                dispatcher.utter_message(
-                    response="utter_change_refused",
-                    reason=refusal(refused.code, str(refused), language(tracker)),
-                )
-        except OrderServiceUnavailable as problem:
-            logger.warning("order service unavailable: %s", problem)
-            dispatcher.utter_message(response="utter_order_service_unavailable")
-            return []  # keep the pending change: "yes" again retries it
+        except (NotAuthenticated, OrderNotFound, Refused, OrderServiceUnavailable) as problem:
+            reply_to_staff_failure(dispatcher, tracker, problem, argument.split(" ")[0])
+            if isinstance(problem, OrderServiceUnavailable):
+                return []  # keep the pending change: "yes" again retries it
         return [SlotSet(PENDING_SLOT, None), SlotSet("carrier", None), SlotSet("tracking_number", None)]
 
 

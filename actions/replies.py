@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.order_client import NotAuthenticated, OrderNotFound, OrderServiceUnavailable, Refused
+
+logger = logging.getLogger(__name__)
 
 # The order service explains refusals in English; these say the same in Chinese, by error code.
 _REFUSALS_ZH = {
@@ -33,3 +39,25 @@ def refusal(code: str, message: str, lang: str, details: dict[str, Any] | None =
 
 def money(amount: str, currency: str) -> str:
     return f"{currency} {amount}"
+
+
+def reply_to_staff_failure(
+    dispatcher: CollectingDispatcher, tracker: Tracker, problem: Exception, order_id: str | None
+) -> None:
+    """The reply to a staff request the order service did not carry out."""
+    match problem:
+        case NotAuthenticated():
+            dispatcher.utter_message(response="utter_staff_only")
+        case OrderNotFound():
+            dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
+        case Refused(code="forbidden"):
+            dispatcher.utter_message(response="utter_staff_only")
+        case Refused():
+            dispatcher.utter_message(
+                response="utter_change_refused", reason=refusal(problem.code, str(problem), language(tracker))
+            )
+        case OrderServiceUnavailable():
+            logger.warning("order service unavailable: %s", problem)
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+        case _:
+            raise problem

@@ -29,7 +29,7 @@ from actions.order_client import (
     Refused,
 )
 from actions.order_ids import entity_order_id, requested_order_id
-from actions.replies import language, money, refusal
+from actions.replies import language, money, refusal, reply_to_staff_failure
 
 logger = logging.getLogger(__name__)
 _ZH_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
@@ -74,21 +74,8 @@ class StaffAction(Action, ABC):  # abstract: rasa-sdk registers only concrete ac
             return []
         try:
             return await self.act(dispatcher, tracker, OrderServiceClient.from_env(), token)
-        except NotAuthenticated:
-            dispatcher.utter_message(response="utter_staff_only")
-        except OrderNotFound:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=requested_order_id(tracker))
-        except Refused as refused:
-            if refused.code == "forbidden":
-                dispatcher.utter_message(response="utter_staff_only")
-            else:
-                dispatcher.utter_message(
-                    response="utter_change_refused",
-                    reason=refusal(refused.code, str(refused), language(tracker)),
-                )
-        except OrderServiceUnavailable as problem:
-            logger.warning("order service unavailable: %s", problem)
-            dispatcher.utter_message(response="utter_order_service_unavailable")
+        except (NotAuthenticated, OrderNotFound, Refused, OrderServiceUnavailable) as problem:
+            reply_to_staff_failure(dispatcher, tracker, problem, requested_order_id(tracker))
         return []
 
 
