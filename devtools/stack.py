@@ -152,17 +152,17 @@ class Stack:
             if self.process.poll() is not None or self.stopped:
                 self.stop()
                 name = self.stopped[0][0] if self.stopped else next(iter(pending))
-                raise StackError(self._failure(name, "stopped while starting"))
+                raise StackError(self.failure_report(name, "stopped while starting"))
             if time.monotonic() > deadline:
                 name = next(iter(pending))
                 self.stop()
-                raise StackError(self._failure(name, f"was not healthy after {timeout_s:.0f} s"))
+                raise StackError(self.failure_report(name, f"was not healthy after {timeout_s:.0f} s"))
             for name, service in list(pending.items()):
                 if healthy(service.url(self.env) + service.health_path):
                     del pending[name]
             time.sleep(0.5)
 
-    def _failure(self, name: str, what: str) -> str:
+    def failure_report(self, name: str, what: str) -> str:
         service = next(s for s in SERVICES if s.name == name)
         tail = "\n".join(f"    {line}" for line in self.tails[name]) or "    (no output)"
         return (
@@ -219,9 +219,26 @@ class Stack:
         return {s.name: s.url(self.env) for s in SERVICES}
 
 
+def _exit_on_signal(signum, _frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds through main's finally, which stops the services
+
+
 def main() -> int:
     env = stack_environment()
     stack = Stack(env, echo=env.get("ORDERBOT_RUN_VERBOSE") == "1")
+    # The services run in their own process group, so they must be stopped however this process ends:
+    # Ctrl-C, a closed terminal, `kill`, or a broken pipe when the output was piped.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
+    try:
+        return _run(stack, env)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        stack.stop()
+
+
+def _run(stack: Stack, env: dict[str, str]) -> int:
     print(
         "starting orderbot (logs in var/log/; the first start loads TensorFlow and takes a while) ...",
         flush=True,
@@ -232,9 +249,6 @@ def main() -> int:
     except StackError as problem:
         print(f"make run: {problem}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        stack.stop()
-        return 130
     print(f"orderbot is up after {time.monotonic() - started:.0f} s:")
     for service in SERVICES:
         print(f"  {service.name:<8} {service.url(env):<24} {service.title}, health: {service.health_path}")
@@ -244,11 +258,10 @@ def main() -> int:
         stack.wait()
     except KeyboardInterrupt:
         print("\nstopping orderbot ...", flush=True)
-        stack.stop()
         return 0
     stack.stop()
     name = stack.stopped[0][0] if stack.stopped else "orders"
-    print(f"make run: {stack._failure(name, 'stopped')}", file=sys.stderr)
+    print(f"make run: {stack.failure_report(name, 'stopped')}", file=sys.stderr)
     return 1
 
 

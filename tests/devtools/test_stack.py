@@ -69,3 +69,44 @@ def test_a_service_that_fails_to_start_stops_the_others_and_shows_its_log(tmp_pa
     )
     assert "nosuchdialect" in message  # the last log lines name the cause
     assert stack.process.poll() is not None
+
+
+@pytest.mark.parametrize("stop_signal", ["SIGTERM", "SIGINT"])
+def test_stopping_make_run_stops_every_service(tmp_path, stop_signal):
+    import signal
+    import time
+
+    from tests.conftest import free_port
+
+    ports = {"ORDERS_PORT": free_port(), "ACTIONS_PORT": free_port(), "RASA_PORT": free_port()}
+    env = stack_environment(
+        {
+            "PATH": __import__("os").environ["PATH"],
+            "ORDERBOT_VAR_DIR": str(tmp_path),
+            **{k: str(v) for k, v in ports.items()},
+        }
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "devtools.stack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in launcher.stdout:
+        lines.append(line)
+        if "press Ctrl-C to stop" in line or launcher.poll() is not None:
+            break
+    assert any("orderbot is up" in line for line in lines), "".join(lines)
+    launcher.send_signal(getattr(signal, stop_signal))
+    assert launcher.wait(60) in (0, 128 + signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(
+        __import__("devtools.stack").stack.port_is_free("127.0.0.1", port) for port in ports.values()
+    ):
+        time.sleep(0.5)
+    for name, port in ports.items():
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"{name} {port} still answers"
