@@ -230,6 +230,9 @@ def main() -> int:
     # Ctrl-C, a closed terminal, `kill`, or a broken pipe when the output was piped.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an inherited "ignore":
+    # Ctrl-C (or kill -INT) must stop the services all the same.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _run(stack, env)
     except KeyboardInterrupt:
