@@ -20,6 +20,7 @@ help:
 	@echo "make test    run every test of both environments"
 	@echo "make bench   run the benchmarks"
 	@echo "make lint    ruff"
+	@echo "make nlu-report  5-fold NLU cross-validation into reports/ (when the data changed)"
 	@echo "make model   train the Rasa model if data/, domain.yml or config.yml changed"
 	@echo "make lock    re-pin requirements/*.txt from requirements/*.in"
 
