@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from dataclasses import asdict
@@ -28,7 +27,7 @@ from orders.domain.labels import PAYMENT_LABELS, STATUS_LABELS
 from orders.domain.model import Action, IllegalTransition, Order, OrderStatus
 from orders.entrypoints import schemas
 from orders.entrypoints.auth import TokenSigner, Unauthenticated
-from orders.entrypoints.openapi import ApiSpec, RequestInvalid
+from orders.entrypoints.openapi import ApiSpec, RequestInvalid, parse_body
 from orders.service_layer import services, users
 from orders.service_layer.bootstrap import import_from
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
@@ -647,14 +646,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
                 path = Path(tmp) / f"upload{suffix}"
                 upload.save(path)
                 return _import(path, sources, who, label=upload.filename)
-        body = schemas.ImportSourceRequest.model_validate(_json_or_400())
-        return _import(body.source, {k: v for k, v in sources.items()}, who, named_only=True)
-
-    def _json_or_400() -> Any:
-        try:
-            return json.loads(request.get_data() or b"null")
-        except ValueError:
-            raise RequestInvalid("The request body is not valid JSON.") from None
+        body = parse_body(schemas.ImportSourceRequest)
+        return _import(body.source, sources, who, named_only=True)
 
     def _import(source: Any, sources: dict, who: Actor, label: str | None = None, named_only: bool = False):
         if named_only and source not in sources:

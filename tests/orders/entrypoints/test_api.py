@@ -297,6 +297,9 @@ def test_import_by_upload_and_its_errors(api, tmp_path):
     assert (report["inserted"], report["quarantined"], report["source"]) == (1, 1, "export.csv")
     empty = ops.post(f"{api.url}/api/v1/imports", files={"file": ("e.csv", b"")}, timeout=5)
     assert empty.status_code == 422 and "empty" in empty.json()["error"]["message"]
+    for bad in ({"source": 123}, {"source": "x", "extra": 1}, [], None):
+        refused = ops.post(f"{api.url}/api/v1/imports", json=bad, timeout=5)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_request", bad
     unknown = ops.post(f"{api.url}/api/v1/imports", json={"source": "nope"}, timeout=5)
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_source"
     assert (
