@@ -12,6 +12,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from actions.order_ids import ORDER_ID
+
 TOKEN_SLOT = "customer_token"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"(?<![\w-])\+?\d[\d\s-]{5,18}\d(?![\w-])")
@@ -30,9 +32,7 @@ def user_token(tracker: Tracker) -> str | None:
 
 def contact_in(text: str | None) -> tuple[str | None, str | None]:
     """An e-mail address and a phone number typed in ``text`` (after the order number is removed)."""
-    text = re.sub(
-        r"(?<![A-Za-z0-9])[Ss][Oo][-_ ]?\d{3,10}|(?<=订单)\d{3,10}|(?<=订单号)\d{3,10}", " ", text or ""
-    )
+    text = ORDER_ID.sub(" ", text or "")
     email = _EMAIL.search(text)
     phone = _PHONE.search(_EMAIL.sub(" ", text))
     return (email.group(0) if email else None, phone.group(0) if phone else None)

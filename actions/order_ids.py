@@ -6,7 +6,7 @@ import re
 
 from rasa_sdk import Tracker
 
-_ORDER_ID = re.compile(
+ORDER_ID = re.compile(
     r"(?<![A-Za-z0-9])[Ss][Oo][-_ ]?(\d{3,10})(?![0-9])|(?<=订单)\s?(\d{3,10})(?![0-9])|"
     r"(?<=订单号)[:：\s]?(\d{3,10})(?![0-9])|(?<=单号)(\d{3,10})(?![0-9])"
 )
@@ -15,7 +15,7 @@ _DIGITS = re.compile(r"^\s*(\d{3,10})\s*$")
 
 def normalise_order_id(text: str | None) -> str | None:
     """The first order number in ``text`` as stored ("SO-1001"), or None when there is none."""
-    match = _ORDER_ID.search(text or "")
+    match = ORDER_ID.search(text or "")
     if not match:
         return None
     return f"SO-{next(group for group in match.groups() if group)}"

@@ -32,7 +32,7 @@ def detect_encoding(sample: bytes) -> str:
         raise UnreadableFile("the file is neither UTF-8 nor GBK/GB18030 text") from None
 
 
-class _CountingReader(io.RawIOBase):
+class CountingReader(io.RawIOBase):
     """Reports how many bytes were read, so a progress bar can follow a streamed file."""
 
     def __init__(self, raw: io.BufferedReader, on_bytes: Callable[[int], object]) -> None:
@@ -71,7 +71,7 @@ def open_csv(path: Path, on_bytes: Callable[[int], object] | None = None) -> Ite
         raise UnreadableFile(f"{path.name} is empty")
     encoding = detect_encoding(sample)
     raw = path.open("rb", buffering=0)
-    stream: io.RawIOBase = _CountingReader(raw, on_bytes) if on_bytes else raw
+    stream: io.RawIOBase = CountingReader(raw, on_bytes) if on_bytes else raw
     text = io.TextIOWrapper(io.BufferedReader(stream, 1 << 20), encoding=encoding, newline="")
     try:
         reader = csv.reader(text)

@@ -54,10 +54,10 @@ def _dict_rows(
 def _json_source(path: Path, on_bytes: Callable[[int], object] | None) -> Iterator[SourceRows]:
     import ijson
 
-    from orders.adapters.erp_csv import _CountingReader
+    from orders.adapters.erp_csv import CountingReader
 
     raw = path.open("rb", buffering=0)
-    stream = _CountingReader(raw, on_bytes) if on_bytes else raw
+    stream = CountingReader(raw, on_bytes) if on_bytes else raw
     try:
         if path.suffix.lower() == ".jsonl":
             import io
