@@ -141,6 +141,8 @@ def test_order_detail_has_labels_actions_and_an_etag(api):
     assert as_customer["allowed_actions"] == ["confirm", "cancel"]  # what this caller may do
     as_warehouse = api.as_("warehouse").get(f"{api.url}/api/v1/orders/SO-2", timeout=5).json()
     assert as_warehouse["allowed_actions"] == ["ship", "record_shipment"]
+    listed = api.as_("warehouse").get(f"{api.url}/api/v1/orders", params={"q": "SO-2"}, timeout=5).json()
+    assert listed["items"][0]["allowed_actions"] == ["ship", "record_shipment"]  # lists say the same
 
 
 def test_an_illegal_transition_is_409_with_the_state_and_allowed_actions(api):
