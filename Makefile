@@ -11,8 +11,11 @@ MODEL := models/orderbot.tar.gz
 TRAINING_DATA := data/nlu data/rules
 TRAINING_FILES := $(shell find $(TRAINING_DATA) -type f 2>/dev/null) domain.yml config.yml $(wildcard bot/nlu/*.py)
 RESULTS := var/test-results
+# The LLM server's default model: trained here from the project's own corpus (nothing is downloaded).
+LLM_MODEL := models/llm/config.json
+LLM_TRAINING_FILES := $(wildcard llm_server/train.py llm_server/phrasing_format.py llm_server/corpus/*)
 
-.PHONY: help install run test test-app test-rasa nlu-report bench lint model lock clean
+.PHONY: help install run test test-app test-rasa nlu-report bench lint model llm-model lock clean
 .DELETE_ON_ERROR:
 
 help:
@@ -22,6 +25,7 @@ help:
 	@echo "make lint    ruff"
 	@echo "make nlu-report  5-fold NLU cross-validation into reports/ (when the data changed)"
 	@echo "make model   train the Rasa model if data/, domain.yml or config.yml changed"
+	@echo "make llm-model  train the LLM server's default phrasing model (a few minutes, once)"
 	@echo "make lock    re-pin requirements/*.txt from requirements/*.in"
 
 install: $(APP_STAMP) $(RASA_STAMP)
@@ -52,10 +56,17 @@ $(MODEL): $(TRAINING_FILES) | $(RASA_STAMP)
 
 model: $(MODEL)
 
-run: install $(MODEL)
+# Trains into a temporary folder and renames it into place, so an interrupted run leaves no half model.
+$(LLM_MODEL): $(LLM_TRAINING_FILES) | $(APP_STAMP)
+	$(VENV)/bin/python -m llm_server.train --out models/llm
+	touch $@
+
+llm-model: $(LLM_MODEL)
+
+run: install $(MODEL) $(LLM_MODEL)
 	@$(VENV)/bin/python -m devtools.stack
 
-test: install $(MODEL)
+test: install $(MODEL) $(LLM_MODEL)
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	@status=0; \
 	$(MAKE) --no-print-directory test-rasa || status=1; \
@@ -77,10 +88,10 @@ nlu-report: $(RASA_STAMP) $(APP_STAMP)
 		$(VENV)/bin/python -m devtools.nlu_report write var/nlu-cv; }
 
 # The application environment: the order service, the tooling and the end-to-end tests.
-test-app: $(APP_STAMP) $(MODEL)
-	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/orders tests/devtools tests/e2e --junitxml=$(RESULTS)/app.xml
+test-app: $(APP_STAMP) $(MODEL) $(LLM_MODEL)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/orders tests/llm_server tests/devtools tests/e2e --junitxml=$(RESULTS)/app.xml
 
-bench: install
+bench: install $(LLM_MODEL)
 	$(VENV)/bin/python -m benchmarks
 
 lint: $(APP_STAMP)

@@ -49,7 +49,9 @@ SERVICES = (
     Service("orders", "order service", "ORDERS_HOST", "ORDERS_PORT", 8080, "/health"),
     Service("actions", "action server", "ACTIONS_HOST", "ACTIONS_PORT", 5055, "/health"),
     Service("rasa", "Rasa server", "RASA_HOST", "RASA_PORT", 5005, "/"),
+    Service("llm", "LLM server", "LLM_HOST", "LLM_PORT", 8000, "/health"),
 )
+ORDERS, ACTIONS, RASA, LLM = SERVICES
 
 
 class StackError(RuntimeError):
@@ -63,9 +65,10 @@ def stack_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         env.setdefault(service.host_variable, "127.0.0.1")
         env.setdefault(service.port_variable, str(service.default_port))
     var_dir = Path(env.setdefault("ORDERBOT_VAR_DIR", str(ROOT / "var")))
-    orders, actions, _ = SERVICES
-    env.setdefault("ORDER_SERVICE_URL", orders.url(env))
-    env.setdefault("ACTION_ENDPOINT_URL", f"{actions.url(env)}/webhook")
+    env.setdefault("ORDER_SERVICE_URL", ORDERS.url(env))
+    env.setdefault("ACTION_ENDPOINT_URL", f"{ACTIONS.url(env)}/webhook")
+    env.setdefault("LLM_BASE_URL", f"{LLM.url(env)}/v1")
+    env.setdefault("LLM_MODEL_PATH", str(ROOT / "models" / "llm"))
     env.setdefault("RASA_TRACKER_DB", str(var_dir / "rasa_tracker.db"))
     env.setdefault("RASA_MODEL", str(ROOT / "models" / "orderbot.tar.gz"))
     # The action server's credential at the order service (handoff tickets, staff directory look-ups):
@@ -255,7 +258,7 @@ def _run(stack: Stack, env: dict[str, str]) -> int:
     print(f"orderbot is up after {time.monotonic() - started:.0f} s:")
     for service in SERVICES:
         print(f"  {service.name:<8} {service.url(env):<24} {service.title}, health: {service.health_path}")
-    print(f"  chat over REST: POST {SERVICES[2].url(env)}/webhooks/rest/webhook; socket.io at /socket.io")
+    print(f"  chat over REST: POST {RASA.url(env)}/webhooks/rest/webhook; socket.io at /socket.io")
     print("press Ctrl-C to stop", flush=True)
     try:
         stack.wait()
