@@ -23,6 +23,7 @@ from actions.order_client import (
     Refused,
 )
 from actions.order_ids import requested_order_id
+from actions.phrasing import phrased
 from actions.replies import language, money, refusal
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class CustomerOrderAction(Action, ABC):  # abstract: rasa-sdk registers only con
     ) -> list[dict[str, Any]]:
         """Do the work once the caller's token is known; return the events to apply."""
 
+    @phrased
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from actions.order_client import (
     Refused,
 )
 from actions.order_ids import requested_order_id
+from actions.phrasing import phrased
 from actions.replies import language, money, reply_to_staff_failure
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class ActionAffirm(Action):
     def name(self) -> str:
         return "action_affirm"
 
+    @phrased
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
         pending = tracker.get_slot(PENDING_SLOT)
         token = user_token(tracker)
@@ -162,6 +164,7 @@ class ActionHumanHandoff(Action):
     def name(self) -> str:
         return "action_human_handoff"
 
+    @phrased
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
         client = OrderServiceClient.from_env()
         token = user_token(tracker) or os.environ.get("ORDERBOT_SERVICE_TOKEN")

@@ -29,6 +29,7 @@ from actions.order_client import (
     Refused,
 )
 from actions.order_ids import entity_order_id, requested_order_id
+from actions.phrasing import phrased
 from actions.replies import language, money, refusal, reply_to_staff_failure
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class StaffAction(Action, ABC):  # abstract: rasa-sdk registers only concrete ac
     async def act(self, dispatcher, tracker, client: OrderServiceClient, token: str) -> list[dict[str, Any]]:
         """Do the work once the caller's token is known; return the events to apply."""
 
+    @phrased
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
         token = user_token(tracker)
         if token is None:

@@ -1,0 +1,173 @@
+"""Replies phrased by the LLM server, with the facts guarded; the plain template whenever in doubt.
+
+Actions keep replying with ``dispatcher.utter_message(response=..., **facts)``. Afterwards ``phrase``
+renders each such reply's template in the user's language (as Rasa would), asks the OpenAI-compatible
+server at ``LLM_BASE_URL`` for a friendlier wording, and swaps the text in only when the fact guard
+passes. A slow (``LLM_TIMEOUT``, default 1.5 s) or failing server, or ``LLM_PHRASING=off``, leaves the
+template. Every outcome is counted in ``orderbot_phrasing_total``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import openai
+from prometheus_client import Counter, Histogram
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import fact_guard
+from actions.replies import language
+from llm_server.phrasing_format import messages as chat_messages
+
+logger = logging.getLogger(__name__)
+
+PHRASING = Counter(
+    "orderbot_phrasing_total",
+    "Replies offered to the LLM, by outcome (phrased, guard_rejected, timeout, error, skipped).",
+    ["outcome"],
+)
+PHRASING_SECONDS = Histogram("orderbot_phrasing_seconds", "Time spent asking the LLM for one reply.")
+
+_PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
+# Keys of a collected message that are not facts of its template.
+_MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
+
+
+class Phraser:
+    def __init__(
+        self, client: openai.AsyncOpenAI | None, model: str, timeout_s: float, max_tokens: int
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.timeout_s = timeout_s
+        self.max_tokens = max_tokens
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Phraser:
+        env = os.environ if environ is None else environ
+        timeout_s = float(env.get("LLM_TIMEOUT", "1.5"))
+        client = None
+        if env.get("LLM_PHRASING", "on").lower() not in ("off", "0", "false", "no"):
+            client = openai.AsyncOpenAI(
+                base_url=env.get("LLM_BASE_URL", "http://127.0.0.1:8000/v1"),
+                api_key=env.get("LLM_API_KEY", "not-needed-locally"),
+                timeout=timeout_s,
+                max_retries=0,  # a retry would only add to the customer's wait: the template is ready
+            )
+        return cls(
+            client, env.get("LLM_MODEL", "orderbot-phraser"), timeout_s, int(env.get("LLM_MAX_TOKENS", "96"))
+        )
+
+    async def phrase(self, lang: str, facts: dict[str, str], template: str) -> str | None:
+        """The phrased reply, or None when the template must be sent (and why is counted)."""
+        if self.client is None:
+            PHRASING.labels("skipped").inc()
+            return None
+        try:
+            with PHRASING_SECONDS.time():
+                completion = await asyncio.wait_for(
+                    self.client.chat.completions.create(
+                        model=self.model,
+                        messages=chat_messages(lang, facts, template),
+                        temperature=0,
+                        max_tokens=self.max_tokens,
+                    ),
+                    self.timeout_s,
+                )
+        except (asyncio.TimeoutError, openai.APITimeoutError):
+            PHRASING.labels("timeout").inc()
+            return None
+        except openai.OpenAIError as problem:
+            logger.warning("LLM server error, sending the template: %s", problem)
+            PHRASING.labels("error").inc()
+            return None
+        reply = (completion.choices[0].message.content or "").strip() if completion.choices else ""
+        verdict = fact_guard.check(reply, facts, template)
+        if not verdict.passed:
+            logger.info("fact guard rejected %r: %s", reply, verdict.reason)
+            PHRASING.labels("guard_rejected").inc()
+            return None
+        PHRASING.labels("phrased").inc()
+        return reply
+
+
+def _variant(domain: Mapping[str, Any], response: str, tracker: Tracker) -> Mapping[str, Any] | None:
+    """The response variant Rasa would choose for the current slots (conditional ones first)."""
+    variants = (domain.get("responses") or {}).get(response) or []
+
+    def matches(variant: Mapping[str, Any]) -> bool:
+        return all(
+            condition.get("type") == "slot"
+            and tracker.get_slot(condition.get("name")) == condition.get("value")
+            for condition in variant.get("condition") or []
+        )
+
+    conditional = [v for v in variants if v.get("condition") and matches(v)]
+    plain = [v for v in variants if not v.get("condition")]
+    chosen = (conditional or plain or [None])[0]
+    if chosen is None or any(chosen.get(key) for key in ("buttons", "image", "custom", "attachment")):
+        return None  # only plain text is rephrased
+    return chosen
+
+
+def template_and_facts(
+    message: Mapping[str, Any], tracker: Tracker, domain: Mapping[str, Any]
+) -> tuple[str, dict[str, str]] | None:
+    """The text Rasa would send for ``message`` and the values it fills in, or None if not plain text."""
+    variant = _variant(domain, message.get("response") or "", tracker)
+    if variant is None or not variant.get("text"):
+        return None
+    values = {**tracker.current_slot_values(), **{k: v for k, v in message.items() if k not in _MESSAGE_KEYS}}
+    facts: dict[str, str] = {}
+    for name in _PLACEHOLDER.findall(variant["text"]):
+        if values.get(name) is None:
+            return None  # Rasa would leave the placeholder: not a reply worth rephrasing
+        facts[name] = str(values[name])
+    template = _PLACEHOLDER.sub(lambda match: facts[match.group(1)], variant["text"])
+    return template, facts
+
+
+async def phrase_replies(
+    phraser: Phraser, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Mapping[str, Any]
+) -> None:
+    """Replace the text of each templated reply collected so far by its phrasing, where it passes."""
+    lang = language(tracker)
+    jobs = []
+    for message in dispatcher.messages:
+        if not message.get("response") or message.get("text"):
+            continue
+        rendered = template_and_facts(message, tracker, domain)
+        if rendered is not None:
+            jobs.append((message, rendered))
+    replies = await asyncio.gather(*(phraser.phrase(lang, facts, template) for _, (template, facts) in jobs))
+    for (message, _), reply in zip(jobs, replies, strict=True):
+        if reply is not None:
+            message["text"] = reply
+            message["response"] = message["template"] = None  # Rasa sends the text as it is
+
+
+@functools.cache
+def default_phraser() -> Phraser:
+    return Phraser.from_env()
+
+
+RunMethod = Callable[[Any, CollectingDispatcher, Tracker, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+
+
+def phrased(run: RunMethod) -> RunMethod:
+    """Decorate an action's ``run`` so that its replies go through ``phrase_replies``."""
+
+    @functools.wraps(run)
+    async def run_and_phrase(self, dispatcher, tracker, domain):
+        events = await run(self, dispatcher, tracker, domain)
+        await phrase_replies(default_phraser(), dispatcher, tracker, domain)
+        return events
+
+    return run_and_phrase
