@@ -20,6 +20,12 @@ def _time_of_day(text: str) -> time:
         raise ValueError(f"ORDERBOT_SETTLEMENT_TIME must be HH:MM, not {text!r}") from None
 
 
+def _worker_class(name: str) -> str:
+    if name not in ("gevent", "gthread"):
+        raise ValueError(f"ORDERS_WORKER must be gevent or gthread, not {name!r}")
+    return name
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -38,6 +44,19 @@ class Settings:
     scheduler_enabled: bool
     erp_sync_source: str | None
     erp_sync_minutes: int
+    # The notification hub (orders/entrypoints/hub.py); defaults keep older callers working.
+    worker_class: str = "gevent"  # gevent: thousands of idle WebSockets; gthread: one thread each
+    worker_connections: int = 10000
+    redis_url: str | None = None  # set: hubs of several processes fan out through Redis pub/sub
+    redis_channel: str = "orderbot:notifications"  # one per deployment sharing a Redis
+    hub_retention_days: float = 7.0  # how far back a reconnecting client is replayed
+    hub_heartbeat_seconds: float = 25.0
+    hub_buffer_events: int = 256  # per client; on overflow: 4008 if it lags, else a DB replay
+    hub_poll_seconds: float = 0.5  # safety net for outbox rows written by other processes
+    hub_auth_timeout_seconds: float = 10.0
+    hub_max_message_bytes: int = 4096
+    hub_send_timeout_seconds: float = 10.0
+    hub_socket_send_buffer_bytes: int = 131072
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,4 +81,16 @@ class Settings:
             scheduler_enabled=env.get("ORDERBOT_SCHEDULER", "on") != "off",
             erp_sync_source=env.get("ORDERBOT_ERP_SYNC_SOURCE") or None,
             erp_sync_minutes=int(env.get("ORDERBOT_ERP_SYNC_MINUTES", "0")),
+            worker_class=_worker_class(env.get("ORDERS_WORKER", "gevent")),
+            worker_connections=int(env.get("ORDERS_WORKER_CONNECTIONS", "10000")),
+            redis_url=env.get("ORDERBOT_REDIS_URL") or None,
+            redis_channel=env.get("ORDERBOT_REDIS_CHANNEL", "orderbot:notifications"),
+            hub_retention_days=float(env.get("ORDERBOT_HUB_RETENTION_DAYS", "7")),
+            hub_heartbeat_seconds=float(env.get("ORDERBOT_HUB_HEARTBEAT_SECONDS", "25")),
+            hub_buffer_events=int(env.get("ORDERBOT_HUB_BUFFER_EVENTS", "256")),
+            hub_poll_seconds=float(env.get("ORDERBOT_HUB_POLL_SECONDS", "0.5")),
+            hub_auth_timeout_seconds=float(env.get("ORDERBOT_HUB_AUTH_TIMEOUT_SECONDS", "10")),
+            hub_max_message_bytes=int(env.get("ORDERBOT_HUB_MAX_MESSAGE_BYTES", "4096")),
+            hub_send_timeout_seconds=float(env.get("ORDERBOT_HUB_SEND_TIMEOUT_SECONDS", "10")),
+            hub_socket_send_buffer_bytes=int(env.get("ORDERBOT_HUB_SOCKET_SEND_BUFFER_BYTES", "131072")),
         )

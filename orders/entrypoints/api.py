@@ -27,6 +27,7 @@ from orders.domain.labels import PAYMENT_LABELS, STATUS_LABELS
 from orders.domain.model import Action, IllegalTransition, Order, OrderStatus
 from orders.entrypoints import schemas
 from orders.entrypoints.auth import TokenSigner, Unauthenticated
+from orders.entrypoints.hub import register_hub
 from orders.entrypoints.openapi import ApiSpec, RequestInvalid, parse_body
 from orders.service_layer import services, users
 from orders.service_layer.bootstrap import import_from
@@ -828,4 +829,5 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             return error(404, "user_not_found", str(problem))
         return Response(status=204)
 
+    register_hub(app, engine, settings)  # /ws/notifications: outbox events pushed to signed-in clients
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 
 from gunicorn.app.base import BaseApplication
 
@@ -26,6 +27,41 @@ class _Gunicorn(BaseApplication):
         return self._app
 
 
+def raise_open_files_limit(wanted: int) -> int:
+    """Each WebSocket client is a descriptor: lift the soft limit towards ``wanted`` (up to the hard)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
+
+
+def make_psycopg2_cooperative() -> None:
+    """Under gevent, let PostgreSQL queries wait in the event loop instead of blocking the process
+    (what psycogreen does, in a few lines)."""
+    try:
+        import psycopg2.extensions
+        from psycopg2 import OperationalError, extensions
+    except ImportError:
+        return
+    from gevent.socket import wait_read, wait_write
+
+    def wait_callback(connection, timeout=None) -> None:
+        while True:
+            state = connection.poll()
+            if state == extensions.POLL_OK:
+                return
+            if state == extensions.POLL_READ:
+                wait_read(connection.fileno(), timeout=timeout)
+            elif state == extensions.POLL_WRITE:
+                wait_write(connection.fileno(), timeout=timeout)
+            else:
+                raise OperationalError(f"bad result from poll: {state!r}")
+
+    psycopg2.extensions.set_wait_callback(wait_callback)
+
+
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = make_engine(settings.database_url)
@@ -35,18 +71,31 @@ def serve(settings: Settings) -> None:
         from orders.entrypoints.scheduler import start_scheduler
 
         start_scheduler(engine, settings)  # in the gunicorn master, which outlives its workers
+    raise_open_files_limit(settings.worker_connections + 1024)
 
     def post_fork(_server, _worker) -> None:
         engine.dispose(close=False)  # a forked worker must not reuse the parent's pooled connections
 
-    # One process with threads: SQLite has one writer anyway, and threads serve the WebSocket hub later.
+    def post_worker_init(_worker) -> None:
+        # Runs in the worker after gevent has patched it: a fresh pool gets cooperative locks, and
+        # the hub's threads are greenlets. Start the hub now: undispatched outbox rows go out at once.
+        if settings.worker_class == "gevent":
+            make_psycopg2_cooperative()
+            engine.dispose(close=False)
+        app.extensions["orderbot"]["hub"].start()
+
+    # One process: SQLite has one writer anyway. gevent (the default) holds thousands of idle
+    # WebSocket clients as greenlets; gthread needs an OS thread per client (ORDERS_THREADS).
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": 1,
-        "worker_class": "gthread",
+        "worker_class": settings.worker_class,
         "threads": settings.threads,
+        "worker_connections": settings.worker_connections,
         "accesslog": "-",
         "timeout": 120,
+        "graceful_timeout": 5,  # WebSocket clients reconnect and replay; do not wait for them
         "post_fork": post_fork,
+        "post_worker_init": post_worker_init,
     }
     _Gunicorn(app, options).run()
