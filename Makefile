@@ -14,8 +14,10 @@ RESULTS := var/test-results
 # The LLM server's default model: trained here from the project's own corpus (nothing is downloaded).
 LLM_MODEL := models/llm/config.json
 LLM_TRAINING_FILES := $(wildcard llm_server/train.py llm_server/phrasing_format.py llm_server/corpus/*)
+# The web pages' npm packages (socket.io-client, Chart.js), installed from web/package-lock.json.
+WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: help install run test test-app test-rasa nlu-report bench lint model llm-model lock clean
+.PHONY: help install run test test-app test-rasa nlu-report bench lint model llm-model web lock clean
 .DELETE_ON_ERROR:
 
 help:
@@ -63,10 +65,17 @@ $(LLM_MODEL): $(LLM_TRAINING_FILES) | $(APP_STAMP)
 
 llm-model: $(LLM_MODEL)
 
-run: install $(MODEL) $(LLM_MODEL)
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "the web pages need Node.js and npm (e.g. apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix web --no-audit --no-fund
+	touch $@
+
+web: $(WEB_STAMP)
+
+run: install $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
 	@$(VENV)/bin/python -m devtools.stack
 
-test: install $(MODEL) $(LLM_MODEL)
+test: install $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	@status=0; \
 	$(MAKE) --no-print-directory test-rasa || status=1; \
@@ -88,8 +97,8 @@ nlu-report: $(RASA_STAMP) $(APP_STAMP)
 		$(VENV)/bin/python -m devtools.nlu_report write var/nlu-cv; }
 
 # The application environment: the order service, the tooling and the end-to-end tests.
-test-app: $(APP_STAMP) $(MODEL) $(LLM_MODEL)
-	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/orders tests/llm_server tests/devtools tests/e2e --junitxml=$(RESULTS)/app.xml
+test-app: $(APP_STAMP) $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/orders tests/llm_server tests/devtools tests/e2e tests/browser --junitxml=$(RESULTS)/app.xml
 
 bench: install $(LLM_MODEL)
 	$(VENV)/bin/python -m benchmarks

@@ -69,6 +69,7 @@ def stack_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("ACTION_ENDPOINT_URL", f"{ACTIONS.url(env)}/webhook")
     env.setdefault("LLM_BASE_URL", f"{LLM.url(env)}/v1")
     env.setdefault("LLM_MODEL_PATH", str(ROOT / "models" / "llm"))
+    env.setdefault("RASA_PUBLIC_URL", RASA.url(env))
     env.setdefault("RASA_TRACKER_DB", str(var_dir / "rasa_tracker.db"))
     env.setdefault("RASA_MODEL", str(ROOT / "models" / "orderbot.tar.gz"))
     # The action server's credential at the order service (handoff tickets, staff directory look-ups):
@@ -259,6 +260,7 @@ def _run(stack: Stack, env: dict[str, str]) -> int:
     for service in SERVICES:
         print(f"  {service.name:<8} {service.url(env):<24} {service.title}, health: {service.health_path}")
     print(f"  chat over REST: POST {RASA.url(env)}/webhooks/rest/webhook; socket.io at /socket.io")
+    print(f"  customer chat page: {ORDERS.url(env)}/   staff console: {ORDERS.url(env)}/console")
     print("press Ctrl-C to stop", flush=True)
     try:
         stack.wait()

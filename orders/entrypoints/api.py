@@ -829,5 +829,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             return error(404, "user_not_found", str(problem))
         return Response(status=204)
 
+    from orders.entrypoints.web import register_web  # here, not on top: web.py imports this module
+
+    register_web(app, engine, settings)  # the chat page, the staff console and their endpoints
     register_hub(app, engine, settings)  # /ws/notifications: outbox events pushed to signed-in clients
     return app

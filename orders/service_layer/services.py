@@ -16,8 +16,9 @@ from orders.adapters.repository import OrderQuery
 from orders.domain import events
 from orders.domain.access import Actor, Role, can_see, check_permitted, check_staff
 from orders.domain.carriers import Carriers
+from orders.domain.errors import DomainError
 from orders.domain.model import Action, Order
-from orders.domain.notifications import notifications_for
+from orders.domain.notifications import Notification, notifications_for
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
 
@@ -299,3 +300,63 @@ def close_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, actor: Actor) -> bo
         closed = uow.handoffs.close(ticket_id, actor.name, utcnow())
         uow.commit()
     return closed
+
+
+class HandoffNotFound(Exception):
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(f"No handoff ticket #{ticket_id}.")
+        self.ticket_id = ticket_id
+
+
+class HandoffUnreachable(DomainError):
+    """The ticket's chat user never signed in, so no customer's widget can receive the answer."""
+
+    code = "handoff_unreachable"
+
+
+class HandoffClosed(DomainError):
+    code = "handoff_closed"
+
+
+def reply_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, text: str, actor: Actor) -> str:
+    """Staff answer a handoff ticket: one outbox row for that ticket's customer only (the hub pushes it
+    to their chat widget) and an audit record, in one transaction. Returns the customer's id."""
+    check_staff(actor)
+    text = text.strip()
+    if not text:
+        raise DomainError("The answer is empty.")
+    now = utcnow()
+    with uow:
+        ticket = uow.handoffs.get(ticket_id)
+        if ticket is None:
+            raise HandoffNotFound(ticket_id)
+        if ticket["status"] != "open":
+            raise HandoffClosed(f"Ticket #{ticket_id} is closed: open a new one to answer.")
+        if not ticket["customer_id"]:
+            raise HandoffUnreachable(
+                f"Ticket #{ticket_id} came from a visitor who did not sign in: "
+                "there is no customer to send the answer to."
+            )
+        notification = Notification(
+            Role.CUSTOMER,
+            "handoff_reply",
+            None,
+            ticket["customer_id"],
+            {"en": text, "zh": text},  # the staff member writes in the customer's language
+            {"ticket_id": ticket_id, "from": actor.name, "conversation_id": ticket["conversation_id"]},
+        )
+        uow.outbox.add(notification, now)
+        uow.audit.add(
+            at=now,
+            order_id=None,
+            actor=actor.name,
+            actor_role=actor.role.value,
+            source=actor.source.value,
+            action="handoff_reply",
+            from_value=None,
+            to_value=f"ticket {ticket_id}",
+            reason=None,
+            details={"ticket_id": ticket_id, "customer_id": ticket["customer_id"], "message": text[:500]},
+        )
+        uow.commit()
+    return ticket["customer_id"]
