@@ -71,6 +71,9 @@ def serve(settings: Settings) -> None:
         from orders.entrypoints.scheduler import start_scheduler
 
         start_scheduler(engine, settings)  # in the gunicorn master, which outlives its workers
+    from orders.entrypoints.bridge import start_bridge
+
+    start_bridge(engine)  # chat groups (DingTalk/Slack), in the master too; only when one is configured
     raise_open_files_limit(settings.worker_connections + 1024)
 
     def post_fork(_server, _worker) -> None:

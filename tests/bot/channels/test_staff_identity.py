@@ -1,0 +1,186 @@
+"""The pieces the channels share, without Rasa: the staff token cache, replay memory, conversation ids,
+and how texts are read and replies shaped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bot.channels.dingtalk import reply_body, signature
+from bot.channels.slack import _clean_text
+from bot.channels.staff_identity import SeenRecently, StaffDirectory, conversation_id
+
+
+class FakeDirectory:
+    """A stand-in for POST /api/v1/auth/staff-link: one linked user, counts the look-ups."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.status = 200
+        directory = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                directory.calls.append({"auth": self.headers.get("Authorization"), **body})
+                if self.headers.get("Authorization") != "Bearer service":
+                    status, answer = 401, {"error": {"code": "unauthenticated"}}
+                elif directory.status != 200:
+                    status, answer = directory.status, {"error": {"code": "down"}}
+                elif body["platform_user_id"] == "U1":
+                    n = len(directory.calls)
+                    status, answer = (
+                        200,
+                        {"access_token": f"jwt-{n}", "expires_in": 1000, "role": "warehouse"},
+                    )
+                else:
+                    status, answer = 404, {"error": {"code": "unknown_staff_user"}}
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def fake():
+    server = FakeDirectory()
+    yield server
+    server.server.shutdown()
+
+
+def test_tokens_are_cached_until_shortly_before_they_expire(fake):
+    now = [0.0]
+    directory = StaffDirectory(fake.url, "service", negative_seconds=30, clock=lambda: now[0])
+
+    async def scenario():
+        assert await directory.token_for("slack", "U1") == "jwt-1"
+        assert await directory.token_for("slack", "U1") == "jwt-1"  # cached
+        now[0] = 899.0
+        assert await directory.token_for("slack", "U1") == "jwt-1"
+        now[0] = 901.0  # 1000 s tokens are renewed 100 s early
+        assert await directory.token_for("slack", "U1") == "jwt-2"
+        # Ten messages at once from a user seen for the first time: one look-up.
+        tokens = await asyncio.gather(*(directory.token_for("dingtalk", "U1") for _ in range(10)))
+        assert len(set(tokens)) == 1
+
+    asyncio.run(scenario())
+    assert len(fake.calls) == 3
+    assert fake.calls[0] == {"auth": "Bearer service", "platform": "slack", "platform_user_id": "U1"}
+
+
+def test_unknown_users_are_remembered_briefly_and_failures_not_at_all(fake):
+    now = [0.0]
+    directory = StaffDirectory(fake.url, "service", negative_seconds=30, clock=lambda: now[0])
+
+    async def scenario():
+        assert await directory.token_for("slack", "U2") is None
+        assert await directory.token_for("slack", "U2") is None
+        assert len(fake.calls) == 1
+        now[0] = 31.0
+        assert await directory.token_for("slack", "U2") is None
+        assert len(fake.calls) == 2
+        fake.status = 503
+        assert await directory.token_for("slack", "U1") is None  # order service down: no token
+        fake.status = 200
+        assert await directory.token_for("slack", "U1") == "jwt-4"  # and asked again next time
+        assert await directory.token_for("slack", "") is None
+        assert await directory.token_for("slack", "x" * 200) is None
+
+    asyncio.run(scenario())
+    assert len(fake.calls) == 4
+
+
+def test_a_wrong_service_token_or_no_order_service_gives_no_token(fake):
+    async def scenario():
+        assert await StaffDirectory(fake.url, "wrong").token_for("slack", "U1") is None
+        assert await StaffDirectory(None, "service").token_for("slack", "U1") is None
+        assert (
+            await StaffDirectory("http://127.0.0.1:9", "service", timeout_s=2).token_for("slack", "U1")
+            is None
+        )
+
+    asyncio.run(scenario())
+
+
+def test_seen_recently_forgets_after_its_time():
+    now = [0.0]
+    seen = SeenRecently(ttl_s=10, clock=lambda: now[0])
+    assert seen.add("a", "msg1") and not seen.add("a", "msg2")
+    assert seen.get("a") == "msg1" and "a" in seen
+    now[0] = 11.0
+    assert "a" not in seen and seen.add("a")
+
+
+def test_conversation_ids_cannot_be_guessed_without_the_secret():
+    one = conversation_id("slack", "secret-1", "T1", "U1")
+    assert one.startswith("slack:T1:U1:") and one == conversation_id("slack", "secret-1", "T1", "U1")
+    assert one != conversation_id("slack", "secret-2", "T1", "U1")
+    assert one != conversation_id("slack", "secret-1", "T1", "U2")
+
+
+def test_slack_text_loses_the_bot_mention_and_markup():
+    bots = {"U0BOT"}
+    assert _clean_text("<@U0BOT> ship SO-1001", bots) == "ship SO-1001"
+    assert _clean_text("ask <@U0BOT|bot> &amp; <@U0PEER> about it", bots) == "ask & <@U0PEER> about it"
+    assert (
+        _clean_text("mail <mailto:a@b.cn|a@b.cn> see <https://x.cn/a>", bots)
+        == "mail a@b.cn see https://x.cn/a"
+    )
+
+
+def test_dingtalk_replies_are_text_or_a_markdown_list():
+    assert reply_body("订单 SO-1 已入库。") == {"msgtype": "text", "text": {"content": "订单 SO-1 已入库。"}}
+    listed = reply_body("共 2 个订单：\nSO-1 · 张三\nSO-2 · 李四")
+    assert listed == {
+        "msgtype": "markdown",
+        "markdown": {"title": "共 2 个订单：", "text": "共 2 个订单：\n\n- SO-1 · 张三\n- SO-2 · 李四"},
+    }
+
+
+def test_dingtalk_signature_matches_the_documented_example_algorithm():
+    # base64(HMAC-SHA256(key=secret, msg=timestamp + "\n" + secret)), computed independently
+    import base64
+    import hashlib
+    import hmac
+
+    expected = base64.b64encode(
+        hmac.new(b"this-is-secret", b"1577262236757\nthis-is-secret", hashlib.sha256).digest()
+    ).decode()
+    assert signature("1577262236757", "this-is-secret") == expected
+
+
+def test_without_secrets_both_channels_start_and_answer_503(monkeypatch):
+    """`make run` without a Slack app or a DingTalk robot: Rasa starts, the webhooks refuse everything."""
+    from types import SimpleNamespace
+
+    from bot.channels.dingtalk import DingTalkInput
+    from bot.channels.slack import SlackInput
+
+    for variable in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "DINGTALK_APP_SECRET"):
+        monkeypatch.delenv(variable, raising=False)
+    slack = SlackInput.from_credentials({"use_threads": True, "conversation_granularity": "sender"})
+    dingtalk = DingTalkInput.from_credentials(None)
+    request = SimpleNamespace(body=b"{}", headers={})
+
+    async def nobody(message) -> None:
+        raise AssertionError("nothing may reach Rasa")
+
+    async def scenario():
+        assert slack.blueprint(nobody) and dingtalk.blueprint(nobody)
+        assert (await slack.handle(request, nobody)).status == 503
+        assert (await dingtalk.handle(request, nobody)).status == 503
+
+    asyncio.run(scenario())
