@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import fact_guard
 from actions.replies import language
+from llm_server.phrasing_format import fill_facts
 from llm_server.phrasing_format import messages as chat_messages
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class Phraser:
             PHRASING.labels("error").inc()
             return None
         reply = (completion.choices[0].message.content or "").strip() if completion.choices else ""
+        # orderbot's own model writes {fact} placeholders; a larger model writes the values (unchanged).
+        reply = fill_facts(reply, facts)
         verdict = fact_guard.check(reply, facts, template)
         if not verdict.passed:
             logger.info("fact guard rejected %r: %s", reply, verdict.reason)

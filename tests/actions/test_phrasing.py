@@ -1,7 +1,7 @@
 """Phrasing of replies through an OpenAI-compatible server, and the template whenever it cannot be trusted.
 
 The server here is a loopback HTTP server that answers chat completions with what each test scripts
-(the real LLM server has its own tests, and the whole path runs in tests/e2e with the default model).
+(the real LLM server has its own tests; test_phrasing_live.py runs the path with the default model).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ def stack(tmp_path_factory):
             "RASA_PORT": str(free_port()),
             "LLM_PORT": str(free_port()),
             # Templates word for word, so that these tests check the dialogue itself; the phrasing path
-            # with the default model has its own end-to-end test (tests/actions/test_phrasing_live.py).
+            # with the default model has its own test (tests/actions/test_phrasing_live.py).
             "LLM_PHRASING": "off",
             # Sample orders have fixed due dates: no settlement run may change them under the tests.
             "ORDERBOT_SCHEDULER": "off",
