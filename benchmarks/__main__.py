@@ -11,10 +11,12 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmarks import llm
 from benchmarks.import_rate import generate
 from benchmarks.table import Row, render
 from benchmarks.transitions import CLIENTS
 
+ROOT = Path(__file__).resolve().parent.parent
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
 POSTGRES_URL = os.environ.get(
     "ORDERBOT_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -135,10 +137,66 @@ def transitions() -> list[Row]:
     ]
 
 
+def _last_json_line(module: str) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-m", module], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def hub() -> list[Row]:
+    result = _last_json_line("benchmarks.hub")
+    ours, anchor = result["orderbot"], result["anchor"]
+    clients, subscribers = result["clients"], result["subscribers"]
+    if ours["lost"] or anchor["lost"]:
+        print(f"hub: lost events: orderbot {ours['lost']}, anchor {anchor['lost']}", file=sys.stderr)
+    return [
+        Row(
+            f"hub: WebSocket clients held by one process (anchor: bare websockets server), of {clients:,}",
+            ours["held"],
+            anchor["held"],
+            "clients",
+            f"{clients:,}",
+        ),
+        Row(
+            f"  fan-out of one event to {subscribers:,} subscribers, p99 delivery",
+            ours["p99_ms"],
+            anchor["p99_ms"],
+            "ms",
+            "<= 1.5x anchor",
+            higher_is_better=False,
+        ),
+        Row("  p50 delivery", ours["p50_ms"], anchor["p50_ms"], "ms", "report", higher_is_better=False),
+        Row(
+            f"  events lost of {result['rounds'] * subscribers:,}",
+            ours["lost"],
+            anchor["lost"],
+            "events",
+            "0",
+            higher_is_better=False,
+        ),
+        Row(
+            "  server memory (RSS)",
+            ours["server_rss_mb"],
+            anchor["server_rss_mb"],
+            "MB",
+            "report",
+            higher_is_better=False,
+        ),
+    ]
+
+
+def language_model() -> list[Row]:
+    model_dir = ROOT / "models" / "llm"  # the default model (`make llm-model`, a prerequisite of bench)
+    return llm.run(model_dir) + llm.fact_guard_rows(model_dir)
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="orderbot-bench-") as tmp:
         rows = import_rows(Path(tmp))
     rows += transitions()
+    rows += hub()
+    rows += language_model()
     print(render(rows))
     return 0
 

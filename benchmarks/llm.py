@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.table import Row, render
@@ -146,7 +148,11 @@ def one_at_a_time_ttft(durations: list[float]) -> list[float]:
     return result
 
 
-def serve_and_measure(model_dir: Path, prompts: list[list[int]]) -> dict:
+@contextmanager
+def served(model_dir: Path) -> Iterator[str]:
+    """The LLM server on ``model_dir`` in its own process; yields its base URL once it answers."""
+    from openai import APIConnectionError, OpenAI
+
     from tests.conftest import free_port
 
     port = free_port()
@@ -159,26 +165,33 @@ def serve_and_measure(model_dir: Path, prompts: list[list[int]]) -> dict:
     server = subprocess.Popen(
         [sys.executable, "-m", "llm_server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        return asyncio.run(_measure(f"http://127.0.0.1:{port}/v1", prompts, server))
+        client = OpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=5)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                client.models.list()
+                break
+            except APIConnectionError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the LLM server did not start") from None
+                time.sleep(0.2)
+        yield base_url
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-async def _measure(base_url: str, prompts: list[list[int]], server: subprocess.Popen) -> dict:
-    from openai import APIConnectionError, AsyncOpenAI
+def serve_and_measure(model_dir: Path, prompts: list[list[int]]) -> dict:
+    with served(model_dir) as base_url:
+        return asyncio.run(_measure(base_url, prompts))
+
+
+async def _measure(base_url: str, prompts: list[list[int]]) -> dict:
+    from openai import AsyncOpenAI
 
     client = AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=600)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            await client.models.list()
-            break
-        except APIConnectionError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the LLM server did not start") from None
-            await asyncio.sleep(0.2)
 
     async def one(ids: list[int], delay: float) -> tuple[float, int]:
         await asyncio.sleep(delay)
@@ -216,8 +229,97 @@ def percentile(values: list[float], percent: int) -> float:
 
 
 def main(argv: list[str]) -> int:
-    print(render(run(Path(argv[0]) if argv else None)))
+    model_dir = Path(argv[0]) if argv else None
+    rows = run(model_dir)
+    if model_dir is not None and (model_dir / "config.json").is_file():
+        rows += fact_guard_rows(model_dir)
+    print(render(rows))
     return 0
+
+
+# --- facts kept by the default model ----------------------------------------------------------------
+
+GUARD_SITUATIONS = int(os.environ.get("BENCH_LLM_GUARD_SITUATIONS", "200"))
+PHRASING_MAX_TOKENS = 96  # what the action server asks for (LLM_MAX_TOKENS)
+
+
+def fact_guard_rows(model_dir: Path) -> list[Row]:
+    """Share of held-out reply situations whose phrasing passes the action server's fact guard: through
+    the server (the path a customer's reply takes), against the same model's `model.generate`."""
+    from llm_server.corpus import held_out_situations
+
+    situations = held_out_situations(GUARD_SITUATIONS, seed=2026)  # the training never saw these
+    print(f"LLM: {len(situations)} held-out situations through the server ...", file=sys.stderr, flush=True)
+    with served(model_dir) as base_url:
+        served_replies = asyncio.run(_phrase_all(base_url, situations))
+    print("LLM: the same situations with model.generate ...", file=sys.stderr, flush=True)
+    direct_replies = _generate_all(model_dir, situations)
+    return [
+        Row(
+            f"default model: replies passing the fact guard, {len(situations)} held-out situations "
+            "(anchor: model.generate)",
+            100 * _guard_share(served_replies, situations),
+            100 * _guard_share(direct_replies, situations),
+            "%",
+            ">= 90 %",
+        )
+    ]
+
+
+async def _phrase_all(base_url: str, situations: list) -> list[str]:
+    from openai import AsyncOpenAI
+
+    from llm_server.phrasing_format import messages
+
+    limit = asyncio.Semaphore(CONCURRENCY)
+    async with AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=120) as client:
+
+        async def one(language: str, facts: dict, template: str) -> str:
+            async with limit:
+                completion = await client.chat.completions.create(
+                    model=MODEL_NAME,
+                    messages=messages(language, facts, template),
+                    temperature=0,
+                    max_tokens=PHRASING_MAX_TOKENS,
+                )
+            return completion.choices[0].message.content or ""
+
+        return await asyncio.gather(*(one(*situation) for situation in situations))
+
+
+def _generate_all(model_dir: Path, situations: list) -> list[str]:
+    import torch
+
+    from llm_server.loading import load_model
+    from llm_server.phrasing_format import messages
+
+    loaded = load_model(model_dir)
+    tokenizer = loaded.tokenizer
+    replies = []
+    with torch.inference_mode():
+        for language, facts, template in situations:
+            prompt = loaded.chat_prompt_ids(messages(language, facts, template))
+            ids = torch.tensor([prompt], device=loaded.device)
+            output = loaded.model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=PHRASING_MAX_TOKENS,
+                do_sample=False,
+                pad_token_id=tokenizer.eos_token_id,
+            )
+            replies.append(tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True))
+    return replies
+
+
+def _guard_share(replies: list[str], situations: list) -> float:
+    from actions import fact_guard
+    from llm_server.phrasing_format import fill_facts
+
+    passed = sum(
+        fact_guard.check(fill_facts(reply.strip(), facts), facts, template).passed
+        for reply, (_, facts, template) in zip(replies, situations, strict=True)
+    )
+    return passed / max(1, len(situations))
 
 
 if __name__ == "__main__":
