@@ -256,13 +256,14 @@ def _run(stack: Stack, env: dict[str, str]) -> int:
     except StackError as problem:
         print(f"make run: {problem}", file=sys.stderr)
         return 1
-    print(f"orderbot is up after {time.monotonic() - started:.0f} s:")
-    for service in SERVICES:
-        print(f"  {service.name:<8} {service.url(env):<24} {service.title}, health: {service.health_path}")
-    print(f"  chat over REST: POST {RASA.url(env)}/webhooks/rest/webhook; socket.io at /socket.io")
-    print(f"  customer chat page: {ORDERS.url(env)}/   staff console: {ORDERS.url(env)}/console")
-    print("press Ctrl-C to stop", flush=True)
-    try:
+    try:  # from here on Ctrl-C is a normal stop, also while the banner is printed
+        print(f"orderbot is up after {time.monotonic() - started:.0f} s:")
+        for service in SERVICES:
+            health = service.health_path
+            print(f"  {service.name:<8} {service.url(env):<24} {service.title}, health: {health}")
+        print(f"  chat over REST: POST {RASA.url(env)}/webhooks/rest/webhook; socket.io at /socket.io")
+        print(f"  customer chat page: {ORDERS.url(env)}/   staff console: {ORDERS.url(env)}/console")
+        print("press Ctrl-C to stop", flush=True)
         stack.wait()
     except KeyboardInterrupt:
         print("\nstopping orderbot ...", flush=True)
