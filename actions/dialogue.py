@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.customer import (
@@ -181,4 +181,9 @@ class ActionHumanHandoff(Action):
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
         dispatcher.utter_message(response="utter_handoff_opened", ticket=ticket["id"])
+        if ticket.get("customer_id"):
+            # Staff answer a signed-in customer in this chat (the console's handoff queue): the bot
+            # stays quiet until they close the ticket, which resumes the conversation. A visitor's
+            # or staff member's ticket is answered elsewhere, so the bot goes on serving them.
+            return [ConversationPaused()]
         return []

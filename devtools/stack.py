@@ -75,6 +75,10 @@ def stack_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     # The action server's credential at the order service (handoff tickets, staff directory look-ups):
     # a fresh random one per start unless the operator sets it.
     env.setdefault("ORDERBOT_SERVICE_TOKEN", secrets.token_urlsafe(32))
+    # Rasa's HTTP API (the order service resumes a conversation when its handoff ticket closes):
+    # never without a token, which is random per start unless set.
+    env.setdefault("RASA_URL", RASA.url(env))
+    env.setdefault("RASA_AUTH_TOKEN", secrets.token_urlsafe(32))
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env

@@ -57,6 +57,9 @@ class Settings:
     hub_max_message_bytes: int = 4096
     hub_send_timeout_seconds: float = 10.0
     hub_socket_send_buffer_bytes: int = 131072
+    # Rasa's HTTP API, to resume a conversation when its handoff ticket closes (both or nothing).
+    rasa_url: str | None = None
+    rasa_auth_token: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,4 +96,6 @@ class Settings:
             hub_max_message_bytes=int(env.get("ORDERBOT_HUB_MAX_MESSAGE_BYTES", "4096")),
             hub_send_timeout_seconds=float(env.get("ORDERBOT_HUB_SEND_TIMEOUT_SECONDS", "10")),
             hub_socket_send_buffer_bytes=int(env.get("ORDERBOT_HUB_SOCKET_SEND_BUFFER_BYTES", "131072")),
+            rasa_url=env.get("RASA_URL") or None,
+            rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
         )

@@ -18,6 +18,7 @@ from orders.adapters.carriers_file import load_carriers
 from orders.adapters.erp_csv import UnreadableFile
 from orders.adapters.erp_sources import UnknownSource, load_sources
 from orders.adapters.invoice_pdf import render_invoice
+from orders.adapters.rasa_conversations import RasaConversations
 from orders.adapters.repository import OrderQuery
 from orders.config import Settings
 from orders.domain.access import Actor, NotPermitted, Role, Source, check_permitted, check_staff
@@ -107,6 +108,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         "Authenticate with a bearer token from /api/v1/auth/token (staff) or /api/v1/auth/customer.",
     )
     app.extensions["orderbot"] = {"spec": spec, "signer": signer, "carriers": carriers}
+    conversations = RasaConversations.from_settings(settings.rasa_url, settings.rasa_auth_token)
 
     def new_uow() -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(engine)  # one per use: a unit of work holds one thread's session
@@ -761,12 +763,19 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         "POST",
         summary="Close a handoff ticket",
         tag="handoffs",
-        responses={204: ("closed", None), 403: ("not allowed", E), 404: ("no open ticket", E), **common},
+        responses={
+            200: ("closed; the conversation is handed back to the bot", schemas.HandoffClosedOut),
+            403: ("not allowed", E),
+            404: ("no open ticket", E),
+            **common,
+        },
     )
     def close_handoff(ticket_id: int):
-        if not services.close_handoff(new_uow(), ticket_id, actor()):
+        ticket = services.close_handoff(new_uow(), ticket_id, actor())
+        if ticket is None:
             return error(404, "ticket_not_found", f"No open ticket #{ticket_id}.")
-        return Response(status=204)
+        resumed = conversations is not None and conversations.resume(ticket["conversation_id"])
+        return jsonify({**_iso(ticket), "bot_resumed": resumed})
 
     # --- users ----------------------------------------------------------------------------------------
 

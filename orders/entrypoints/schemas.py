@@ -260,6 +260,10 @@ class HandoffOut(BaseModel):
     closed_by: str | None
 
 
+class HandoffClosedOut(HandoffOut):
+    bot_resumed: bool  # whether the assistant answers that conversation again (Rasa took the resume)
+
+
 class HandoffList(BaseModel):
     items: list[HandoffOut]
 

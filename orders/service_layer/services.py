@@ -294,12 +294,14 @@ def open_handoff(
     return ticket_id
 
 
-def close_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, actor: Actor) -> bool:
+def close_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, actor: Actor) -> dict[str, Any] | None:
+    """Close an open ticket; returns it as closed, or None when there is no open ticket of that id."""
     check_staff(actor)
     with uow:
-        closed = uow.handoffs.close(ticket_id, actor.name, utcnow())
+        if not uow.handoffs.close(ticket_id, actor.name, utcnow()):
+            return None
         uow.commit()
-    return closed
+        return uow.handoffs.get(ticket_id)
 
 
 class HandoffNotFound(Exception):

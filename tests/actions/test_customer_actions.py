@@ -166,5 +166,12 @@ def test_yes_with_nothing_pending(order_service):
 
 
 def test_handoff_opens_a_ticket(order_service):
-    messages, _ = run(ActionHumanHandoff(), tracker("I want a human", intent="human_handoff"))
+    messages, events = run(ActionHumanHandoff(), tracker("I want a human", intent="human_handoff"))
     assert messages[0]["response"] == "utter_handoff_opened" and messages[0]["ticket"] >= 1
+    assert events == []  # a visitor's ticket cannot be answered in the chat: the bot goes on
+
+
+def test_a_customers_handoff_pauses_the_bot_until_staff_close_it(order_service, li_na):
+    messages, events = run(ActionHumanHandoff(), tracker("人工客服", intent="human_handoff", token=li_na))
+    assert messages[0]["response"] == "utter_handoff_opened"
+    assert [event["event"] for event in events] == ["pause"]

@@ -130,37 +130,38 @@ def test_socketio_refuses_malformed_messages_without_dropping_the_connection(wid
     )
 
 
-@pytest.fixture(scope="module")
-def warehouse_token(stack) -> str:
-    """A warehouse user added with the CLI, signed in as the staff console would."""
+def staff_token(stack, name: str, role: str) -> str:
+    """A staff user added with the CLI, signed in as the staff console would."""
     import subprocess
 
     from devtools.stack import ROOT
 
+    password = f"{role} password"
     subprocess.run(
-        [
-            str(ROOT / ".venv" / "bin" / "python"),
-            "-m",
-            "orders",
-            "users",
-            "add",
-            "wang",
-            "--role",
-            "warehouse",
-            "--password-stdin",
-        ],
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "orders", "users", "add", name, "--role", role]
+        + ["--password-stdin"],
         env=stack.env,
-        input="warehouse password\n",
+        input=f"{password}\n",
         text=True,
         check=True,
         capture_output=True,
     )
     response = requests.post(
         f"{stack.urls()['orders']}/api/v1/auth/token",
-        json={"username": "wang", "password": "warehouse password"},
+        json={"username": name, "password": password},
         timeout=10,
     )
     return response.json()["access_token"]
+
+
+@pytest.fixture(scope="module")
+def warehouse_token(stack) -> str:
+    return staff_token(stack, "wang", "warehouse")
+
+
+@pytest.fixture(scope="module")
+def operations_token(stack) -> str:
+    return staff_token(stack, "mei", "operations")
 
 
 def test_staff_over_rest_with_a_staff_token(stack, warehouse_token):
@@ -191,4 +192,24 @@ def test_a_staff_sender_id_without_a_token_gets_nothing(stack, warehouse_token):
     ]
     assert rest_chat(stack, "SO-1009 stocked in", sender=sender) == [
         "Sorry, only signed-in staff can do that."
+    ]
+
+
+def test_a_customer_handed_to_a_person_hears_from_the_bot_again_when_staff_close_the_ticket(
+    stack, zhang_wei, operations_token
+):
+    sender = f"handoff-{uuid.uuid4().hex}"
+    (opened,) = rest_chat(stack, "I want to talk to a human", zhang_wei, sender)
+    assert opened.startswith("I have passed your request to our staff (ticket #")
+    ticket = int(opened.split("#", 1)[1].split(")", 1)[0])
+    # Paused: staff answer in the console now, the bot stays quiet however the customer asks.
+    assert rest_chat(stack, "where is SO-1001?", zhang_wei, sender) == []
+    closed = requests.post(
+        f"{stack.urls()['orders']}/api/v1/handoffs/{ticket}/close",
+        headers={"Authorization": f"Bearer {operations_token}"},
+        timeout=30,
+    )
+    assert closed.status_code == 200 and closed.json()["bot_resumed"] is True
+    assert rest_chat(stack, "where is SO-1001?", zhang_wei, sender) == [
+        "Order SO-1001 is waiting for your confirmation."
     ]

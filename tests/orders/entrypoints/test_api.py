@@ -480,5 +480,7 @@ def test_handoff_tickets(api):
         for t in ops.get(f"{api.url}/api/v1/handoffs", params={"status": "open"}, timeout=5).json()["items"]
     ] == [ticket + 1, ticket]
     assert customer.post(f"{api.url}/api/v1/handoffs/{ticket}/close", timeout=5).status_code == 403
-    assert ops.post(f"{api.url}/api/v1/handoffs/{ticket}/close", timeout=5).status_code == 204
+    closed = ops.post(f"{api.url}/api/v1/handoffs/{ticket}/close", timeout=5)
+    assert closed.status_code == 200
+    assert closed.json()["id"] == ticket and closed.json()["status"] == "closed"
     assert ops.post(f"{api.url}/api/v1/handoffs/{ticket}/close", timeout=5).status_code == 404

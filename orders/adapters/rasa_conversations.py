@@ -1,0 +1,57 @@
+"""Rasa's HTTP API, as far as the order service uses it: resuming a conversation paused for a person.
+
+The assistant pauses a conversation when it opens a handoff ticket (the bot stays quiet while staff
+answer); closing the ticket appends Rasa's ``resume`` event to that conversation's tracker. Rasa must
+run with ``--enable-api --auth-token`` (the Procfile does, with ``RASA_AUTH_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import quote
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class RasaConversations:
+    def __init__(self, base_url: str, auth_token: str, timeout_s: float = 5.0, attempts: int = 3) -> None:
+        if not auth_token:
+            raise ValueError("an empty Rasa auth token would leave Rasa's HTTP API open")
+        self.base_url = base_url.rstrip("/")
+        self.auth_token = auth_token
+        self.timeout_s = timeout_s
+        self.attempts = attempts
+
+    @classmethod
+    def from_settings(cls, rasa_url: str | None, auth_token: str | None) -> RasaConversations | None:
+        """None when either is unset: tickets still close, conversations stay as Rasa has them."""
+        return cls(rasa_url, auth_token) if rasa_url and auth_token else None
+
+    def resume(self, conversation_id: str) -> bool:
+        """Let the bot answer ``conversation_id`` again; False (and a warning) when Rasa did not take it."""
+        url = f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/tracker/events"
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = requests.post(
+                    url,
+                    params={"token": self.auth_token, "include_events": "NONE"},
+                    # Listening again, as after any bot turn: what the customer wrote meanwhile was for
+                    # staff, and the next message starts a fresh turn.
+                    json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+                    timeout=self.timeout_s,
+                )
+            except requests.RequestException as problem:
+                reason = f"{type(problem).__name__}"
+            else:
+                if response.ok:
+                    return True
+                reason = f"HTTP {response.status_code}"
+                if response.status_code < 500:
+                    break  # a wrong token or URL does not heal by retrying
+            if attempt < self.attempts:
+                time.sleep(0.2 * 2**attempt)
+        log.warning("handoff: Rasa did not resume conversation %r (%s)", conversation_id[:64], reason)
+        return False
