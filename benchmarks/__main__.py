@@ -186,6 +186,46 @@ def hub() -> list[Row]:
     ]
 
 
+def assistant() -> list[Row]:
+    result = _last_json_line("benchmarks.assistant")
+    ours, phrased, anchor = result["orderbot"], result["orderbot_phrased"], result["anchor"]
+    errors = ours["errors"] + ours["concurrent_errors"]
+    return [
+        Row(
+            "assistant: order-status turn, 1 sender, p50 (anchor: rasa init + constant action)",
+            ours["p50_ms"],
+            anchor["p50_ms"],
+            "ms",
+            "<= 1.5x anchor",
+            higher_is_better=False,
+        ),
+        Row("  p95", ours["p95_ms"], anchor["p95_ms"], "ms", "<= 150 ms", higher_is_better=False),
+        Row(
+            f"  turns/s at {result['concurrent']} concurrent senders",
+            ours["concurrent_rate"],
+            anchor["concurrent_rate"],
+            "turns/s",
+            ">= 0.8x anchor",
+        ),
+        Row(
+            "  failed turns",
+            errors,
+            anchor["errors"] + anchor["concurrent_errors"],
+            "turns",
+            "0",
+            higher_is_better=False,
+        ),
+        Row(
+            "  phrased by the LLM server, 1 sender, p50",
+            phrased["p50_ms"],
+            anchor["p50_ms"],
+            "ms",
+            "report",
+            higher_is_better=False,
+        ),
+    ]
+
+
 def language_model() -> list[Row]:
     model_dir = ROOT / "models" / "llm"  # the default model (`make llm-model`, a prerequisite of bench)
     return llm.run(model_dir) + llm.fact_guard_rows(model_dir)
@@ -195,6 +235,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="orderbot-bench-") as tmp:
         rows = import_rows(Path(tmp))
     rows += transitions()
+    rows += assistant()
     rows += hub()
     rows += language_model()
     print(render(rows))
