@@ -28,9 +28,10 @@ def assert_clean(*people, expected: tuple[str, ...] = ()) -> None:
 
 
 def test_staff_ship_and_the_customer_widget_shows_it_within_2_seconds(order_service, person):
-    customer, staff = person(), person()
+    customer, staff, finance = person(), person(), person()
     customer_signs_in(customer.page, order_service.url, "SO-1018", "noah.brown@example.com")
     staff_signs_in(staff.page, order_service.url, "wang")
+    staff_signs_in(finance.page, order_service.url, "fang")  # finance watches its own feed
     open_order(staff.page, "SO-1018")
 
     staff.page.select_option("form[data-action=record_shipment] select[name=carrier]", "SF Express")
@@ -50,10 +51,14 @@ def test_staff_ship_and_the_customer_widget_shows_it_within_2_seconds(order_serv
     assert waited <= NOTICE_WITHIN_S, f"the notification took {waited:.2f} s"
     notice = customer.page.inner_text("#messages li.msg-notice")
     assert "SO-1018" in notice and "shipped" in notice.lower()
+    # The same shipment reaches finance as it happens (rule 6: the freight), in finance's console.
+    finance.page.wait_for_selector("#feed li:has-text('SO-1018')", timeout=NOTICE_WITHIN_S * 1000)
+    assert "freight" in finance.page.inner_text("#feed").lower()
+    finance.page.screenshot(path=screenshot_path("console-finance-feed.png"), full_page=True)
     staff.page.wait_for_selector("#order-detail td:has-text('ship')")  # the audit trail has the shipment
     customer.page.screenshot(path=screenshot_path("chat-widget-notification.png"))
     staff.page.screenshot(path=screenshot_path("console-order-detail.png"), full_page=True)
-    assert_clean(customer, staff)
+    assert_clean(customer, staff, finance)
 
 
 def test_the_console_shows_the_apis_refusals(order_service, person):
