@@ -54,6 +54,10 @@ def test_staff_ship_and_the_customer_widget_shows_it_within_2_seconds(order_serv
     # The same shipment reaches finance as it happens (rule 6: the freight), in finance's console.
     finance.page.wait_for_selector("#feed li:has-text('SO-1018')", timeout=NOTICE_WITHIN_S * 1000)
     assert "freight" in finance.page.inner_text("#feed").lower()
+    # ... and finance's order board, loaded before the shipment, shows the new state by itself.
+    finance.page.wait_for_selector(
+        "tr[data-order-id='SO-1018'] td[data-status=shipped]", timeout=NOTICE_WITHIN_S * 1000
+    )
     finance.page.screenshot(path=screenshot_path("console-finance-feed.png"), full_page=True)
     staff.page.wait_for_selector("#order-detail td:has-text('ship')")  # the audit trail has the shipment
     customer.page.screenshot(path=screenshot_path("chat-widget-notification.png"))

@@ -6,6 +6,7 @@ import { byId, clear, el, formatTime, show } from "./dom.js";
 import { currentLanguage, pick, stateName, t } from "./i18n.js";
 
 const PAGE_SIZE = 20;
+const RELOAD_DELAY_MS = 300; // events of one change come together: one reload for them all
 const TRANSITIONS = new Set(["confirm", "cancel", "stock_in", "ship", "pay"]);
 
 export function mountBoard({ token, showError }) {
@@ -48,6 +49,8 @@ export function mountBoard({ token, showError }) {
     const form = new FormData(filters);
     return { ...Object.fromEntries(form.entries()), page, page_size: PAGE_SIZE };
   }
+
+  let reloadTimer = null;
 
   async function load() {
     showError(boardError, null);
@@ -345,7 +348,13 @@ export function mountBoard({ token, showError }) {
       refreshOpenOrder();
     },
     onEvent: (event) => {
-      if (event.order_id && event.order_id === openOrderId) refreshOpenOrder();
+      if (!event.order_id) return;
+      if (event.order_id === openOrderId) refreshOpenOrder();
+      // A listed order changed: redraw the page, once for a burst of events (a settlement run).
+      if (rows.querySelector(`tr[data-order-id="${CSS.escape(event.order_id)}"]`)) {
+        clearTimeout(reloadTimer);
+        reloadTimer = setTimeout(load, RELOAD_DELAY_MS);
+      }
     },
   };
 }
