@@ -143,7 +143,9 @@ class Stack:
         check_ports(self.env)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-f", str(ROOT / "Procfile"), "-d", str(ROOT)],
+            # -e /dev/null: honcho must not apply .env over what this environment already settled.
+            [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-f", str(ROOT / "Procfile"), "-d", str(ROOT)]
+            + ["-e", os.devnull],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -231,8 +233,18 @@ def _exit_on_signal(signum, _frame) -> None:
     raise SystemExit(128 + signum)  # unwinds through main's finally, which stops the services
 
 
+def settings_file(path: Path = ROOT / ".env") -> dict[str, str]:
+    """The settings of ``.env`` (honcho's format), for `make run` to read itself: its port checks and
+    health checks must see the ports the services get. The shell's environment wins over the file."""
+    if not path.is_file():
+        return {}
+    from honcho.environ import parse
+
+    return parse(path.read_text(encoding="utf-8"))
+
+
 def main() -> int:
-    env = stack_environment()
+    env = stack_environment({**settings_file(), **os.environ})
     stack = Stack(env, echo=env.get("ORDERBOT_RUN_VERBOSE") == "1")
     # The services run in their own process group, so they must be stopped however this process ends:
     # Ctrl-C, a closed terminal, `kill`, or a broken pipe when the output was piped.

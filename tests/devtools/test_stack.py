@@ -110,3 +110,15 @@ def test_stopping_make_run_stops_every_service(tmp_path, stop_signal):
     for name, port in ports.items():
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"{name} {port} still answers"
+
+
+def test_make_run_reads_dot_env_itself_and_the_shell_wins(tmp_path):
+    from devtools.stack import settings_file
+
+    dot_env = tmp_path / ".env"
+    dot_env.write_text("# a comment\nORDERS_PORT=9099\nSLACK_BOT_TOKEN='xoxb-from-file'\n", encoding="utf-8")
+    settings = settings_file(dot_env)
+    assert settings == {"ORDERS_PORT": "9099", "SLACK_BOT_TOKEN": "xoxb-from-file"}
+    env = stack_environment({**settings, "ORDERS_PORT": "9100"})  # set in the shell too
+    assert env["ORDERS_PORT"] == "9100" and env["ORDER_SERVICE_URL"] == "http://127.0.0.1:9100"
+    assert settings_file(tmp_path / "missing") == {}
