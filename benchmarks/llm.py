@@ -108,10 +108,14 @@ def make_prompts(model_dir: Path) -> list[list[int]]:
 
 
 def sequential_generate(model_dir: Path, prompts: list[list[int]]) -> list[float]:
-    """Seconds of each prompt's `model.generate`, one after the other (after one warm-up)."""
+    """Seconds of each prompt's `model.generate`, one after the other (after one warm-up), with as many
+    torch threads as the server uses (fewer threads are faster for small models: same for both)."""
     import torch
 
+    from llm_server.config import cpu_threads
     from llm_server.loading import load_model
+
+    torch.set_num_threads(int(os.environ.get("LLM_TORCH_THREADS") or cpu_threads()))
 
     loaded = load_model(model_dir)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from llm_server.config import Settings
+from llm_server.config import Settings, cpu_threads
 
 
 def main() -> int:
@@ -23,8 +23,7 @@ def main() -> int:
     from llm_server.api import create_app
     from llm_server.loading import ModelLoadError, load_model
 
-    if settings.torch_threads:
-        torch.set_num_threads(settings.torch_threads)
+    torch.set_num_threads(settings.torch_threads or cpu_threads())  # on a GPU it hardly matters
     try:
         loaded = load_model(settings.model_path)
     except ModelLoadError as exc:

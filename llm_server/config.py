@@ -20,7 +20,7 @@ class Settings:
     max_batch: int = 32
     # Requests waiting to join the batch; one more is refused with 429 and Retry-After.
     max_queue: int = 256
-    # Torch intra-op threads; None keeps torch's default (one per core).
+    # Torch intra-op threads on the CPU; None: every core but one (see cpu_threads).
     torch_threads: int | None = None
 
     @classmethod
@@ -47,3 +47,15 @@ class Settings:
             max_queue=integer("LLM_MAX_QUEUE", cls.max_queue, 0),
             torch_threads=integer("LLM_TORCH_THREADS", 0, 1) if threads else None,
         )
+
+
+def cpu_threads() -> int:
+    """Torch threads for generating on the CPU: every core this process may use but one, which the
+    HTTP event loop needs. On two cores that is one thread, and it is also faster: for small models a
+    decode step is many small operations, which a second thread only slows down (measured: 3,591
+    tokens/s with one thread, 1,890 with two, 16 sequences of orderbot's default model)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
