@@ -18,7 +18,7 @@ from actions.customer import (
     ActionOrderStatus,
     ActionRequestInvoice,
 )
-from actions.identity import user_token
+from actions.identity import metadata_token, user_token
 from actions.order_client import (
     NotAuthenticated,
     OrderNotFound,
@@ -181,9 +181,10 @@ class ActionHumanHandoff(Action):
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
         dispatcher.utter_message(response="utter_handoff_opened", ticket=ticket["id"])
-        if ticket.get("customer_id"):
-            # Staff answer a signed-in customer in this chat (the console's handoff queue): the bot
-            # stays quiet until they close the ticket, which resumes the conversation. A visitor's
-            # or staff member's ticket is answered elsewhere, so the bot goes on serving them.
+        if ticket.get("customer_id") and metadata_token(tracker):
+            # A page that signed the customer in (the token rides in the message metadata) receives
+            # staff answers through the hub: the bot stays quiet until staff close the ticket, which
+            # resumes the conversation. Anyone else (a visitor, a customer who proved who they are
+            # by typing, staff) gets no answer in this chat, so the bot goes on serving them.
             return [ConversationPaused()]
         return []

@@ -175,3 +175,11 @@ def test_a_customers_handoff_pauses_the_bot_until_staff_close_it(order_service, 
     messages, events = run(ActionHumanHandoff(), tracker("人工客服", intent="human_handoff", token=li_na))
     assert messages[0]["response"] == "utter_handoff_opened"
     assert [event["event"] for event in events] == ["pause"]
+
+
+def test_a_customer_who_proved_who_they_are_by_typing_is_not_paused(order_service, li_na):
+    # Their token is in the conversation's slot, not in a page's metadata: no page of theirs
+    # listens to the hub, so staff answers could not reach them while the bot kept quiet.
+    proved = tracker("人工客服", intent="human_handoff", customer_token=li_na)
+    messages, events = run(ActionHumanHandoff(), proved)
+    assert messages[0]["response"] == "utter_handoff_opened" and events == []
