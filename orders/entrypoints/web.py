@@ -31,7 +31,7 @@ from flask import (
 )
 from sqlalchemy import Engine, func, select
 
-from orders.adapters.orm import imports, orders, outbox, settlements
+from orders.adapters.orm import audit_log, imports, orders, outbox, settlements
 from orders.config import PROJECT_ROOT, Settings
 from orders.domain.access import Actor, Role, check_staff
 from orders.domain.labels import STATUS_LABELS
@@ -219,8 +219,17 @@ def staff_answers(engine: Engine, ticket: dict[str, Any]) -> list[dict[str, Any]
                 outbox.c.event_type == "handoff_reply", outbox.c.customer_id == ticket["customer_id"]
             )
         ).all()
+        # Who answered is in the audit trail (written in the same transaction, at the same time),
+        # not in the outbox row: the customer receives that one.
+        authors = dict(
+            connection.execute(
+                select(audit_log.c.at, audit_log.c.actor).where(
+                    audit_log.c.action == "handoff_reply", audit_log.c.to_value == f"ticket {ticket['id']}"
+                )
+            ).all()
+        )
     return [
-        {"speaker": "staff", "text": text, "at": created_at, "by": (data or {}).get("from")}
+        {"speaker": "staff", "text": text, "at": created_at, "by": authors.get(created_at)}
         for created_at, text, data in rows
         if (data or {}).get("ticket_id") == ticket["id"]
     ]

@@ -345,7 +345,8 @@ def reply_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, text: str, actor: A
             None,
             ticket["customer_id"],
             {"en": text, "zh": text},  # the staff member writes in the customer's language
-            {"ticket_id": ticket_id, "from": actor.name, "conversation_id": ticket["conversation_id"]},
+            # No staff login name: the customer sees this event, and names sign in to the API.
+            {"ticket_id": ticket_id, "conversation_id": ticket["conversation_id"]},
         )
         uow.outbox.add(notification, now)
         uow.audit.add(

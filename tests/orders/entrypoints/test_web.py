@@ -308,7 +308,7 @@ def test_a_staff_answer_reaches_that_customer_only(app, client, sqlite_engine):
     [reply] = outbox_rows(sqlite_engine, "handoff_reply")
     assert reply["recipient_role"] == "customer" and reply["customer_id"] == "C-001"
     assert reply["message_en"] == reply["message_zh"] == "Hello, your parcel leaves today."
-    assert reply["data"] == {"ticket_id": ticket, "from": "mei", "conversation_id": "conv-1"}
+    assert reply["data"] == {"ticket_id": ticket, "conversation_id": "conv-1"}  # no staff login name
 
     def notifications(customer_id):
         headers = bearer(app, "customer", customer_id)
