@@ -386,3 +386,18 @@ def test_the_widget_catches_up_on_what_happened_while_it_was_away(order_service,
         last_id
     )
     assert_clean(customer)
+
+
+def test_an_expired_sign_in_starts_afresh_with_a_conversation_of_its_own(order_service, person):
+    customer = person()
+    customer_signs_in(customer.page, order_service.url, "SO-1018", "noah.brown@example.com")
+    customer.page.evaluate("sessionStorage.setItem('orderbot.rasa-session', 'previous-conversation')")
+    customer.page.evaluate(
+        "const s = JSON.parse(sessionStorage.getItem('orderbot.customer'));"
+        "s.expiresAt = Date.now() - 1000; sessionStorage.setItem('orderbot.customer', JSON.stringify(s));"
+    )
+    customer.page.reload()
+    customer.page.wait_for_selector("#signin-form:not([hidden])")
+    # The next person in this tab must not continue the previous customer's conversation.
+    assert customer.page.evaluate("sessionStorage.getItem('orderbot.rasa-session')") is None
+    assert_clean(customer)

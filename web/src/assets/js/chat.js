@@ -25,6 +25,9 @@ const page = {
 let signIn = readSignIn(); // {token, orderId, subject, expiresAt}
 let bot = null; // socket.io connection to Rasa
 let hub = null;
+// A conversation belongs to one sign-in: without one (none yet, or expired), the next customer in
+// this tab starts a conversation of their own.
+if (!signIn) sessionStorage.removeItem(SESSION_KEY);
 let sessionId = sessionStorage.getItem(SESSION_KEY);
 let sessionReady = false;
 let botState = ["chat.bot.connecting"];
@@ -110,6 +113,13 @@ function connectBot() {
 }
 
 function say(text, shown = text) {
+  if (signIn && signIn.expiresAt <= Date.now()) {
+    // The assistant would refuse the token and ask for proof again and again: sign in afresh.
+    signOut();
+    page.signinError.textContent = t("chat.expired");
+    show(page.signinError, true);
+    return false;
+  }
   if (!signIn || !bot || !sessionReady) return false;
   addMessage("user", shown);
   bot.emit("user_uttered", { message: text, session_id: sessionId, customData: { token: signIn.token } });
