@@ -60,17 +60,10 @@ class TokenSigner:
     def actor(self, authorization: str | None, source: Source = Source.REST) -> Actor:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthenticated("Sign in: send 'Authorization: Bearer <token>'.")
-        token = authorization.removeprefix("Bearer ").strip()
+        claims = self._claims(authorization.removeprefix("Bearer ").strip())
         try:
-            claims = jwt.decode(
-                token,
-                self.secret,
-                algorithms=[ALGORITHM],
-                issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "role"]},
-            )
             role = Role(claims["role"])
-        except (jwt.PyJWTError, ValueError):
+        except ValueError:
             raise Unauthenticated("The token is invalid or has expired: sign in again.") from None
         customer_id = claims.get("cid")
         if role is Role.CUSTOMER and not customer_id:
@@ -79,6 +72,23 @@ class TokenSigner:
         if token_source in (Source.CHAT.value,):
             source = Source.CHAT
         return Actor(claims["sub"], role, source, customer_id)
+
+    def expires_at(self, token: str) -> float:
+        """When a valid ``token`` stops being valid (seconds since the epoch), for connections that
+        outlive one request (the hub closes them then)."""
+        return float(self._claims(token)["exp"])
+
+    def _claims(self, token: str) -> dict:
+        try:
+            return jwt.decode(
+                token,
+                self.secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "role"]},
+            )
+        except jwt.PyJWTError:
+            raise Unauthenticated("The token is invalid or has expired: sign in again.") from None
 
     def is_service(self, authorization: str | None) -> bool:
         """The action server's shared credential, which may exchange a verified chat user id for a token."""

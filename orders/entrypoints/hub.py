@@ -15,7 +15,8 @@ server -> ``{"type":"ping"}`` every ``hub_heartbeat_seconds``;
           client ``{"type":"ping"}`` -> server ``{"type":"pong"}``
 server -> ``{"type":"error","code":…,"message":…}``: malformed JSON, unknown type, a second auth
           (the identity of a connection never changes): the connection stays open.
-close codes: 4001 authentication failed or timed out, 4008 client too slow (its buffer overflowed
+close codes: 4001 authentication failed or timed out, or the token expired (a connection lives no
+longer than its token), 4008 client too slow (its buffer overflowed
 while it was behind on reading: reconnect with the last id), 1009 message too big (closed by the
 WebSocket layer, simple-websocket, before the message is read whole).
 
@@ -364,7 +365,7 @@ def _parse(raw: Any) -> dict[str, Any]:
 
 
 def _authenticate(ws, signer: TokenSigner, timeout: float):
-    """The first message must be a valid auth; returns (actor, after) or raises _Refused."""
+    """The first message must be a valid auth; returns (actor, after, the token's expiry) or raises _Refused."""
     raw = ws.receive(timeout=timeout)
     if raw is None:
         raise _Refused("auth_timeout", f"Send an auth message within {timeout:g} seconds.")
@@ -376,9 +377,10 @@ def _authenticate(ws, signer: TokenSigner, timeout: float):
         raise _Refused("invalid_after", '"after" must be the last event id received, or null.')
     try:
         actor = signer.actor(f"Bearer {message['token']}")
+        expires_at = signer.expires_at(message["token"])
     except Unauthenticated as problem:
         raise _Refused("unauthenticated", str(problem)) from None
-    return actor, after
+    return actor, after, expires_at
 
 
 class _Connection:
@@ -404,7 +406,9 @@ class _Connection:
 
     def run(self) -> None:
         try:
-            actor, after = _authenticate(self.ws, self.signer, self.settings.hub_auth_timeout_seconds)
+            actor, after, self.expires_at = _authenticate(
+                self.ws, self.signer, self.settings.hub_auth_timeout_seconds
+            )
         except _Refused as refused:
             self.ws.send(_error(refused.code, str(refused)))
             self.ws.close(CLOSE_AUTH_FAILED, str(refused)[:120])
@@ -444,9 +448,15 @@ class _Connection:
         session.go_direct(self.ws.sock if self.plain else None, last_sent)
         heartbeat = self.settings.hub_heartbeat_seconds
         next_ping = time.monotonic() + heartbeat
+        # The token's expiry on the monotonic clock: a connection lives no longer than its token.
+        token_ends = time.monotonic() + (self.expires_at - time.time())
         while True:
-            self.wake.wait(max(0.0, next_ping - time.monotonic()))
+            self.wake.wait(max(0.0, min(next_ping, token_ends) - time.monotonic()))
             self.wake.clear()
+            if time.monotonic() >= token_ends:
+                self.ws.send(_error("token_expired", "Your sign-in has expired: sign in again."))
+                self.ws.close(CLOSE_AUTH_FAILED, "token expired: sign in again")
+                return
             while (raw := self.ws.receive(timeout=0)) is not None:
                 self._answer(raw)
             if session.overflowed:

@@ -568,3 +568,16 @@ def test_events_made_in_one_process_reach_clients_of_another_through_redis(
     finally:
         one.stop()
         two.stop()
+
+
+def test_a_connection_lives_no_longer_than_its_token(hub_server):
+    from datetime import timedelta as _timedelta
+
+    signer = hub_server.app.extensions["orderbot"]["signer"]
+    short = TokenSigner(signer.secret, _timedelta(seconds=2), None)
+    client = hub_server.connect()
+    client.auth(short.issue(Actor("ops", Role.OPERATIONS, Source.REST)))
+    started = time.monotonic()
+    code, reason = client.wait_closed(timeout=10)  # heartbeats keep it busy meanwhile
+    assert code == 4001 and "expired" in reason
+    assert 1.0 <= time.monotonic() - started <= 6.0
