@@ -78,7 +78,7 @@ def stack_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     # Rasa's HTTP API (the order service resumes a conversation when its handoff ticket closes):
     # never without a token, which is random per start unless set.
     env.setdefault("RASA_URL", RASA.url(env))
-    env.setdefault("RASA_AUTH_TOKEN", secrets.token_urlsafe(32))
+    env.setdefault("RASA_AUTH_TOKEN", secrets.token_hex(32))  # hex: never starts with "-" like an option
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env

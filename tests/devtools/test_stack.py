@@ -122,3 +122,21 @@ def test_make_run_reads_dot_env_itself_and_the_shell_wins(tmp_path):
     env = stack_environment({**settings, "ORDERS_PORT": "9100"})  # set in the shell too
     assert env["ORDERS_PORT"] == "9100" and env["ORDER_SERVICE_URL"] == "http://127.0.0.1:9100"
     assert settings_file(tmp_path / "missing") == {}
+
+
+def test_rasas_api_token_reaches_rasa_as_one_argument_whatever_it_looks_like(tmp_path):
+    """A token that starts with "-" (an operator's, say) must not read as an option of `rasa run`."""
+    procfile = (ROOT / "Procfile").read_text(encoding="utf-8")
+    (rasa_line,) = [line for line in procfile.splitlines() if line.startswith("rasa:")]
+    command = rasa_line.split(":", 1)[1].replace("exec ", "echo ", 1)
+    result = subprocess.run(
+        ["bash", "-c", command],
+        env={"RASA_AUTH_TOKEN": "-starts-like-an-option", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--auth-token=-starts-like-an-option" in result.stdout.split()
+    empty = subprocess.run(["bash", "-c", command], env={"PATH": "/usr/bin:/bin"}, capture_output=True)
+    assert empty.returncode != 0  # never an open API
+    assert len(stack_environment({})["RASA_AUTH_TOKEN"]) == 64
