@@ -4,61 +4,45 @@ and how texts are read and replies shaped."""
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from bot.channels.dingtalk import reply_body, signature
 from bot.channels.slack import _clean_text
 from bot.channels.staff_identity import SeenRecently, StaffDirectory, conversation_id
+from tests.platform_recorder import Recorder
 
 
-class FakeDirectory:
+class FakeDirectory(Recorder):
     """A stand-in for POST /api/v1/auth/staff-link: one linked user, counts the look-ups."""
 
     def __init__(self) -> None:
-        self.calls: list[dict] = []
+        super().__init__()
         self.status = 200
-        directory = self
+        self.answer = self._answer
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                directory.calls.append({"auth": self.headers.get("Authorization"), **body})
-                if self.headers.get("Authorization") != "Bearer service":
-                    status, answer = 401, {"error": {"code": "unauthenticated"}}
-                elif directory.status != 200:
-                    status, answer = directory.status, {"error": {"code": "down"}}
-                elif body["platform_user_id"] == "U1":
-                    n = len(directory.calls)
-                    status, answer = (
-                        200,
-                        {"access_token": f"jwt-{n}", "expires_in": 1000, "role": "warehouse"},
-                    )
-                else:
-                    status, answer = 404, {"error": {"code": "unknown_staff_user"}}
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    @property
+    def calls(self) -> list[dict]:
+        return [
+            {"auth": r["headers"].get("Authorization"), **r["json"]} for r in self.matching(lambda r: True)
+        ]
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _answer(self, request: dict) -> tuple[int, dict, dict]:
+        if request["headers"].get("Authorization") != "Bearer service":
+            return 401, {"error": {"code": "unauthenticated"}}, {}
+        if self.status != 200:
+            return self.status, {"error": {"code": "down"}}, {}
+        if request["json"]["platform_user_id"] == "U1":
+            n = len(self.calls) + 1  # this look-up is recorded once it is answered
+            return 200, {"access_token": f"jwt-{n}", "expires_in": 1000, "role": "warehouse"}, {}
+        return 404, {"error": {"code": "unknown_staff_user"}}, {}
 
 
 @pytest.fixture
 def fake():
     server = FakeDirectory()
     yield server
-    server.server.shutdown()
+    server.close()
 
 
 def test_tokens_are_cached_until_shortly_before_they_expire(fake):
