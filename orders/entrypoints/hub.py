@@ -365,7 +365,8 @@ def _parse(raw: Any) -> dict[str, Any]:
 
 
 def _authenticate(ws, signer: TokenSigner, timeout: float):
-    """The first message must be a valid auth; returns (actor, after, the token's expiry) or raises _Refused."""
+    """The first message must be a valid auth; returns (actor, after, the token's expiry), or raises
+    _Refused."""
     raw = ws.receive(timeout=timeout)
     if raw is None:
         raise _Refused("auth_timeout", f"Send an auth message within {timeout:g} seconds.")
