@@ -23,14 +23,16 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def _measure(mode: str, url: str, csv_path: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.import_rate", mode, url, str(csv_path)],
-        capture_output=True,
-        text=True,
-        check=True,
+def _last_json_line(module: str, *args: str) -> dict:
+    """Run ``python -m module args`` (a benchmark in its own process) and read the JSON it ends with."""
+    completed = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _measure(mode: str, url: str, csv_path: Path) -> dict:
+    return _last_json_line("benchmarks.import_rate", mode, url, str(csv_path))
 
 
 @contextmanager
@@ -106,13 +108,7 @@ def _nullcontext(value):
 
 def transitions() -> list[Row]:
     print(f"transitions through the REST API at {CLIENTS} clients ...", file=sys.stderr, flush=True)
-    result = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "benchmarks.transitions"], capture_output=True, text=True, check=True
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    result = _last_json_line("benchmarks.transitions")
     if result["errors"]:
         print(f"{result['errors']} transitions failed", file=sys.stderr)
     return [
@@ -135,13 +131,6 @@ def transitions() -> list[Row]:
             higher_is_better=False,
         ),
     ]
-
-
-def _last_json_line(module: str) -> dict:
-    completed = subprocess.run(
-        [sys.executable, "-m", module], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def hub() -> list[Row]:

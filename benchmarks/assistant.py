@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.table import percentile
 from devtools.stack import ROOT, Stack, stack_environment, wait_healthy
 from tests.conftest import free_port
 
@@ -62,10 +62,6 @@ class ActionConstant(Action):
 Turn = Callable[[requests.Session, str], bool]  # (session, sender) -> the reply was the right one
 
 
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 def measure(url: str, message: str, metadata: dict, expected: str) -> dict:
     """p50/p95 of one sender's turns, then turns/s of CONCURRENT senders, against ``url``."""
 
@@ -89,8 +85,8 @@ def measure(url: str, message: str, metadata: dict, expected: str) -> dict:
             latencies.append(time.perf_counter() - started)
     rate, concurrent_errors = _concurrent(turn)
     return {
-        "p50_ms": percentile(latencies, 50) * 1000,
-        "p95_ms": percentile(latencies, 95) * 1000,
+        "p50_ms": percentile(latencies, 50, "inclusive") * 1000,
+        "p95_ms": percentile(latencies, 95, "inclusive") * 1000,
         "errors": errors,
         "concurrent_rate": rate,
         "concurrent_errors": concurrent_errors,

@@ -15,13 +15,14 @@ import asyncio
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from benchmarks.table import percentile
 
 CLIENTS = int(os.environ.get("BENCH_HUB_CLIENTS", "5000"))
 SUBSCRIBERS = int(os.environ.get("BENCH_HUB_SUBSCRIBERS", "1000"))
@@ -37,10 +38,6 @@ def raise_open_files_limit(wanted: int) -> None:
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
 def rss_mb(pid: int) -> float:

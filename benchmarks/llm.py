@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.table import Row, render
+from benchmarks.table import Row, percentile, render
 
 CONCURRENCY = 16
 NEW_TOKENS = int(os.environ.get("BENCH_LLM_NEW_TOKENS", "64"))
@@ -56,16 +55,16 @@ def run(model_dir: Path | None = None) -> list[Row]:
         ),
         Row(
             "  p50 time to first token (anchor: one at a time)",
-            percentile(ttft, 50) * 1000,
-            percentile(anchor_ttft, 50) * 1000,
+            percentile(ttft, 50, "inclusive") * 1000,
+            percentile(anchor_ttft, 50, "inclusive") * 1000,
             "ms",
             "report",
             higher_is_better=False,
         ),
         Row(
             "  p95 time to first token",
-            percentile(ttft, 95) * 1000,
-            percentile(anchor_ttft, 95) * 1000,
+            percentile(ttft, 95, "inclusive") * 1000,
+            percentile(anchor_ttft, 95, "inclusive") * 1000,
             "ms",
             "report",
             higher_is_better=False,
@@ -226,10 +225,6 @@ async def _measure(base_url: str, prompts: list[list[int]]) -> dict:
     if tokens != CONCURRENCY * NEW_TOKENS:
         print(f"LLM: expected {CONCURRENCY * NEW_TOKENS} tokens, got {tokens}", file=sys.stderr)
     return {"ttft": [ttft for ttft, _ in results], "tokens": tokens, "wall_s": wall}
-
-
-def percentile(values: list[float], percent: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,8 @@
-"""The one table `make bench` prints."""
+"""The one table `make bench` prints, and the percentile its rows are made of."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 
@@ -30,3 +31,10 @@ def render(rows: list[Row]) -> str:
     out.append("-+-".join("-" * w for w in widths))
     out += [" | ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
     return "\n".join(out)
+
+
+def percentile(values: list[float], q: int, method: str = "exclusive") -> float:
+    """The ``q``-th percentile of ``values`` (statistics.quantiles' ``method``; one value is its own)."""
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method=method)[q - 1]

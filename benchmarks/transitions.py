@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import queue
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import requests
 
 from benchmarks.import_rate import generate
+from benchmarks.table import percentile
 from devtools.stack import ROOT, wait_healthy
 
 CLIENTS = 16
@@ -55,10 +55,6 @@ def _drive(clients: int, jobs: queue.Queue, call) -> tuple[float, list[float], i
     for t in threads:
         t.join()
     return len(latencies) / (time.perf_counter() - started), latencies, errors
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
 def measure() -> dict[str, float]:
