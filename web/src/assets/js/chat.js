@@ -4,7 +4,7 @@
 import { io } from "/vendor/socket.io.esm.min.js";
 import { api, ApiError } from "./api.js";
 import { byId, el, meta, show } from "./dom.js";
-import { NotificationHub } from "./hub.js";
+import { startPageHub } from "./hub.js";
 import { mountLanguageSwitch, onLanguageChange, pick, t, translatePage } from "./i18n.js";
 
 const SIGN_IN_KEY = "orderbot.customer";
@@ -137,17 +137,15 @@ function showNotification(event) {
 }
 
 function startHub() {
-  hub = new NotificationHub({
-    path: meta("orderbot-hub-path") || "/ws/notifications",
+  hub = startPageHub({
     token: signIn.token,
-    storageKey: `orderbot.hub-last.${signIn.subject}`,
+    subject: signIn.subject,
     onEvent: showNotification,
-    onState: (state, detail) => {
-      hubState = [`hub.${state}`, { seconds: detail, detail }];
+    onStatus: (status) => {
+      hubState = status;
       renderStatus();
     },
   });
-  hub.start();
 }
 
 // --- signing in and out -------------------------------------------------------------------------------

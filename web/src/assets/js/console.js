@@ -1,8 +1,8 @@
 // The staff console: sign in, then the order board, handoffs, imports, charts and the live feed.
 
 import { api, ApiError } from "./api.js";
-import { byId, el, formatTime, meta, show } from "./dom.js";
-import { NotificationHub } from "./hub.js";
+import { byId, el, formatTime, show } from "./dom.js";
+import { startPageHub } from "./hub.js";
 import { currentLanguage, mountLanguageSwitch, onLanguageChange, pick, t, translatePage } from "./i18n.js";
 import { mountBoard } from "./board.js";
 import { mountCharts } from "./charts.js";
@@ -68,17 +68,15 @@ function addToFeed(event) {
 }
 
 function startHub() {
-  hub = new NotificationHub({
-    path: meta("orderbot-hub-path") || "/ws/notifications",
+  hub = startPageHub({
     token: session.token,
-    storageKey: `orderbot.hub-last.${session.subject}`,
+    subject: session.subject,
     onEvent: addToFeed,
-    onState: (state, detail) => {
-      hubState = [`hub.${state}`, { seconds: detail, detail }];
+    onStatus: (status) => {
+      hubState = status;
       renderHubState();
     },
   });
-  hub.start();
 }
 
 function selectTab(name) {

@@ -6,6 +6,8 @@
 // 4008: we read too slowly (reconnect: the hub replays after our last id). Any other close: reconnect
 // with a growing delay. The last id is kept in sessionStorage so that a reload replays what it missed.
 
+import { meta } from "./dom.js";
+
 const AUTH_FAILED = 4001;
 const TOO_SLOW = 4008;
 const FIRST_DELAY_MS = 500;
@@ -112,4 +114,22 @@ export class NotificationHub {
     this.onState("retrying", String(Math.max(1, Math.ceil(wait / 1000))));
     this.timer = setTimeout(() => this.connect(), wait);
   }
+}
+
+/**
+ * Start the hub of a page for a signed-in person: the path from the page's meta tag, the last id
+ * remembered per person, and each state change as an i18n key with its parameters.
+ * @param {{token: string, subject: string, onEvent: (event: object) => void,
+ *          onStatus: (status: [string, object]) => void}} options
+ */
+export function startPageHub({ token, subject, onEvent, onStatus }) {
+  const hub = new NotificationHub({
+    path: meta("orderbot-hub-path") || "/ws/notifications",
+    token,
+    storageKey: `orderbot.hub-last.${subject}`,
+    onEvent,
+    onState: (state, detail) => onStatus([`hub.${state}`, { seconds: detail, detail }]),
+  });
+  hub.start();
+  return hub;
 }
