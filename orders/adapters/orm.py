@@ -51,10 +51,11 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a timezone-aware column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        utc = value.astimezone(timezone.utc)
+        return datetime.combine(utc, utc.time())  # naive; combine is cheaper than replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else datetime.combine(value, value.time(), timezone.utc)
 
 
 def _enum(enum_cls, name: str) -> Enum:
