@@ -91,7 +91,9 @@ class ClientSession:
         self.overflowed = False
         self.last_sent = 0  # the highest event id handed to the socket
         self._queue: deque[tuple[int, str]] = deque()
-        self._lock = threading.Lock()
+        # Under gevent no method here can switch greenlets (none blocks), so they are atomic
+        # already; the lock is for real threads (a threaded server), and costs the fan-out time.
+        self._lock = contextlib.nullcontext() if _greenlets() else threading.Lock()
         self._direct: GuardedSocket | None = None  # set once the replay is done
         self._draining = False  # the handler is sending what it took from the queue
 
@@ -148,6 +150,15 @@ class ClientSession:
             self._draining = False
 
 
+def _greenlets() -> bool:
+    """Whether gevent has patched threading (the hub's server model): threads are greenlets."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("threading")
+
+
 def text_frame(payload: bytes) -> bytes:
     """A final, unmasked text frame: what a server sends on a connection without extensions."""
     size = len(payload)
@@ -173,6 +184,10 @@ class GuardedSocket:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._cooperative = type(sock).__module__.startswith("gevent")
+        # gevent's socket is non-blocking underneath: its real socket's send raises instead of
+        # waiting, and calling it directly skips gevent's wrapper on the fan-out's hot path.
+        raw = getattr(sock, "_sock", None) if self._cooperative else None
+        self._raw_send = raw.send if raw is not None else None
         self.pending = b""  # the rest of a frame the fast path could only partly write
         self.longest_wait = 0.0  # for the client to make room, since the handler last reset it
 
@@ -224,6 +239,8 @@ class GuardedSocket:
             self._lock.release()
 
     def _send_now(self, view: memoryview) -> int:
+        if self._raw_send is not None:
+            return self._raw_send(view)
         if self._cooperative:
             return self._sock.send(view, 0, 0.0)  # gevent: timeout 0 raises instead of waiting
         return self._sock.send(view, socket.MSG_DONTWAIT)
@@ -329,8 +346,9 @@ class Hub:
         with self._lock:
             self._horizon = max(self._horizon, event_id)
             targets = [s for key in keys for s in self._sessions.get(key, ())]
+        role, customer_id = head["recipient_role"], head.get("customer_id")
         for session in targets:
-            if session.scope.allows(head["recipient_role"], head.get("customer_id")):  # belt and braces
+            if session.scope.allows(role, customer_id):  # belt and braces
                 session.offer(event_id, frame, wire)
 
     def catch_up(self) -> None:

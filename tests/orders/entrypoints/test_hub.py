@@ -576,8 +576,11 @@ def test_a_connection_lives_no_longer_than_its_token(hub_server):
     signer = hub_server.app.extensions["orderbot"]["signer"]
     short = TokenSigner(signer.secret, _timedelta(seconds=2), None)
     client = hub_server.connect()
-    client.auth(short.issue(Actor("ops", Role.OPERATIONS, Source.REST)))
-    started = time.monotonic()
+    token = short.issue(Actor("ops", Role.OPERATIONS, Source.REST))
+    expires_at = short.expires_at(token)  # whole seconds, so 1 to 2 s from now
+    client.auth(token)
     code, reason = client.wait_closed(timeout=10)  # heartbeats keep it busy meanwhile
+    closed_at = time.time()
     assert code == 4001 and "expired" in reason
-    assert 1.0 <= time.monotonic() - started <= 6.0
+    # not before the token expired (the clocks are the same machine's), and soon after it
+    assert expires_at - 0.2 <= closed_at <= expires_at + 4.0
