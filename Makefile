@@ -98,7 +98,7 @@ nlu-report: $(RASA_STAMP) $(APP_STAMP)
 
 # The application environment: the order service, the tooling and the end-to-end tests.
 test-app: $(APP_STAMP) $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
-	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/orders tests/llm_server tests/devtools tests/e2e tests/browser --junitxml=$(RESULTS)/app.xml
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/orders tests/llm_server tests/devtools tests/deploy tests/e2e tests/browser --junitxml=$(RESULTS)/app.xml
 
 bench: install $(LLM_MODEL)
 	$(VENV)/bin/python -m benchmarks
