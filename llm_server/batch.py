@@ -93,7 +93,7 @@ class DecodeBatch:
         new_inputs = torch.tensor([e.first_token for e in joining], **long)
         self._next_input = torch.cat([self._next_input, new_inputs])
 
-    def step(self, model: torch.nn.Module) -> torch.Tensor:
+    def step(self, model) -> torch.Tensor:
         """Feed every row its pending token; returns the next-token logits [rows, vocab]."""
         rows = self.size
         self._attention_mask = torch.cat(

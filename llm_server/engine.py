@@ -141,7 +141,7 @@ class Engine:
         with torch.inference_mode():
             cache = new_cache(self.loaded.model.config)
             token = torch.zeros((1, 1), dtype=torch.long, device=self.device)
-            self.loaded.model(input_ids=token, cache=cache, use_cache=True)
+            self.loaded.forward(input_ids=token, cache=cache, use_cache=True)
             check_cache_layers(cache)
 
     def _run(self) -> None:
@@ -187,10 +187,9 @@ class Engine:
 
     def _prefill(self, sequence: Sequence) -> PrefilledSequence | None:
         """Run the prompt alone; returns what joins the batch, or None when the first token ended it."""
-        model = self.loaded.model
-        cache = new_cache(model.config)
+        cache = new_cache(self.loaded.model.config)
         input_ids = torch.tensor([sequence.prompt_ids], dtype=torch.long, device=self.device)
-        logits = model(input_ids=input_ids, cache=cache, use_cache=True).logits[:, -1, :]
+        logits = self.loaded.forward(input_ids=input_ids, cache=cache, use_cache=True).logits[:, -1, :]
         token = int(next_tokens(logits, [sequence.sampler])[0])
         self.metrics.prompt_tokens.inc(len(sequence.prompt_ids))
         self.metrics.time_to_first_token.observe(time.perf_counter() - sequence.arrived)
@@ -199,7 +198,7 @@ class Engine:
         return PrefilledSequence(cache=cache, prompt_length=len(sequence.prompt_ids), first_token=token)
 
     def _decode_step(self) -> None:
-        logits = self._batch.step(self.loaded.model)
+        logits = self._batch.step(self.loaded.forward)
         tokens = next_tokens(logits, [sequence.sampler for sequence in self._running])
         self._batch.set_next_input(tokens)
         self.metrics.batch_size.observe(len(self._running))

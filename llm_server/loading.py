@@ -11,11 +11,16 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase  # noqa: E402
+
+from llm_server.fast_gpt2 import FastGPT2  # noqa: E402
+from llm_server.fast_gpt2 import supports as fast_gpt2_supports  # noqa: E402
 
 
 class ModelLoadError(RuntimeError):
@@ -29,6 +34,13 @@ class LoadedModel:
     device: torch.device
     context_length: int
     eos_token_ids: frozenset[int]
+    # What the scheduler calls for a forward pass: the lean GPT-2 forward when the model is a plain
+    # GPT-2 (see fast_gpt2), else the model itself.
+    forward: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.forward is None:
+            self.forward = FastGPT2(self.model) if fast_gpt2_supports(self.model) else self.model
 
     def chat_prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
         """The tokenizer's chat template when it has one, else a plain "role: content" transcript."""
