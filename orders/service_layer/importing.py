@@ -11,7 +11,9 @@ from typing import Any
 from orders.domain.erp_record import InvalidRecord, OrderRecord, RecordCleaner, merged_mapping, resolve_header
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
-BATCH_SIZE = 2000
+# Rows per transaction: each commit costs a WAL write (and on SQLite now and then a checkpoint), so
+# larger batches import faster; 10,000 cleaned rows stay well under the memory bound.
+BATCH_SIZE = 10_000
 MAX_REPORTED_PROBLEMS = 100
 
 
