@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -238,6 +239,22 @@ handoffs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
     Column("closed_by", String(128)),
+)
+
+# Rasa's conversation events as its event broker published them (conversation analytics): turns
+# are put together when read, so events taken by several consumers in any order are all the same.
+conversation_events = Table(
+    "conversation_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(40), nullable=False, unique=True),  # a redelivered event is stored once
+    Column("conversation_id", String(128), nullable=False),
+    Column("at", Float, nullable=False, index=True),
+    Column("kind", String(8), nullable=False),
+    Column("intent", String(128)),
+    Column("confidence", Float),
+    Column("action", String(128)),
+    Column("channel", String(32)),
 )
 
 mapper_registry = registry()
