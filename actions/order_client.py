@@ -1,5 +1,6 @@
 """HTTP client of the order service, used by the actions. Every call has a timeout, and every call
-carries the end user's token: the order service decides what that user may see and do."""
+carries the end user's token: the order service decides what that user may see and do. Each call also
+carries the action run's request id (``X-Request-ID``), so that both servers' logs name the same run."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+
+from actions.observability import REQUEST_ID_HEADER, current_request_id, note_order_service_failure
 
 
 class OrderServiceUnavailable(Exception):
@@ -107,7 +110,25 @@ class OrderServiceClient:
         timeout_s: float | None = None,
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request_id = current_request_id()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
         timeout = aiohttp.ClientTimeout(total=timeout_s) if timeout_s else self.timeout
+        try:
+            return await self._send(method, path, headers, json, params, timeout)
+        except OrderServiceUnavailable:
+            note_order_service_failure()  # the action's run counts as failed, whatever it replies
+            raise
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        json: Any,
+        params: dict[str, Any] | None,
+        timeout: aiohttp.ClientTimeout,
+    ) -> dict[str, Any]:
         try:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as session,

@@ -20,6 +20,12 @@ def _time_of_day(text: str) -> time:
         raise ValueError(f"ORDERBOT_SETTLEMENT_TIME must be HH:MM, not {text!r}") from None
 
 
+def _log_format(name: str) -> str:
+    if name not in ("text", "json"):
+        raise ValueError(f"LOG_FORMAT must be text or json, not {name!r}")
+    return name
+
+
 def _worker_class(name: str) -> str:
     if name not in ("gevent", "gthread"):
         raise ValueError(f"ORDERS_WORKER must be gevent or gthread, not {name!r}")
@@ -60,6 +66,7 @@ class Settings:
     # Rasa's HTTP API, to resume a conversation when its handoff ticket closes (both or nothing).
     rasa_url: str | None = None
     rasa_auth_token: str | None = None
+    log_format: str = "text"  # json: one JSON object per log line, with the request id
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -98,4 +105,5 @@ class Settings:
             hub_socket_send_buffer_bytes=int(env.get("ORDERBOT_HUB_SOCKET_SEND_BUFFER_BYTES", "131072")),
             rasa_url=env.get("RASA_URL") or None,
             rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
+            log_format=_log_format(env.get("LOG_FORMAT", "text").strip().lower() or "text"),
         )

@@ -29,6 +29,7 @@ from orders.domain.model import Action, IllegalTransition, Order, OrderStatus
 from orders.entrypoints import schemas
 from orders.entrypoints.auth import TokenSigner, Unauthenticated
 from orders.entrypoints.hub import register_hub
+from orders.entrypoints.observability import count_import, register_observability
 from orders.entrypoints.openapi import ApiSpec, RequestInvalid, parse_body
 from orders.service_layer import services, users
 from orders.service_layer.bootstrap import import_from
@@ -108,6 +109,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         "Authenticate with a bearer token from /api/v1/auth/token (staff) or /api/v1/auth/customer.",
     )
     app.extensions["orderbot"] = {"spec": spec, "signer": signer, "carriers": carriers}
+    # First of the request hooks: the request id is set before anything else logs.
+    register_observability(app, engine, log_access=settings.log_format == "json")
     conversations = RasaConversations.from_settings(settings.rasa_url, settings.rasa_auth_token)
 
     def new_uow() -> SqlAlchemyUnitOfWork:
@@ -658,6 +661,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             report = import_from(engine, source, settings.timezone, sources=sources, actor=who.name)
         except (UnreadableFile, UnknownColumns, UnknownSource) as problem:
             return error(422, "unreadable_source", str(problem))
+        count_import(report)
         result = report.as_dict()
         if label:
             result["source"] = label

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import getpass
 import json
+import os
+import shutil
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +24,19 @@ def _engine(settings: Settings):
 
 
 def _cmd_serve(settings: Settings, _args) -> int:
+    # Before prometheus-client is first imported: its multiprocess mode, so that the counters of the
+    # gunicorn master (scheduler, ERP sync, sample import) reach the worker's /metrics. A fresh
+    # directory per run, as the mode needs; the master removes it when it exits.
+    if "prometheus_client" not in sys.modules:
+        directory = tempfile.mkdtemp(prefix="orderbot-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        master = os.getpid()
+
+        def remove_directory() -> None:
+            if os.getpid() == master:  # a worker exits through atexit too; the master outlives it
+                shutil.rmtree(directory, ignore_errors=True)
+
+        atexit.register(remove_directory)
     from orders.entrypoints.server import serve
 
     serve(settings)
@@ -41,6 +58,7 @@ def _cmd_import(settings: Settings, args) -> int:
     from orders.adapters.erp_csv import UnreadableFile
     from orders.adapters.erp_sources import UnknownSource, load_sources
     from orders.domain.erp_record import UnknownColumns
+    from orders.entrypoints.observability import count_import
     from orders.service_layer.bootstrap import import_from
 
     mapping = None
@@ -69,6 +87,7 @@ def _cmd_import(settings: Settings, args) -> int:
             bar.close()
             print(f"orderbot import: {problem}", file=sys.stderr)
             return 2
+    count_import(report)  # this process's counters: scraped only where a collector reads them
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if args.json else report.summary())
     for problem in report.problems if not args.json else []:
         print(f"  row {problem.row}: {problem.reason}")

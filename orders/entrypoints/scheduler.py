@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from orders.adapters.erp_sources import load_sources
 from orders.config import Settings
 from orders.domain.access import SYSTEM_SCHEDULER
+from orders.entrypoints.observability import count_import
 from orders.service_layer import services
 from orders.service_layer.bootstrap import import_from
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
@@ -62,6 +63,7 @@ def erp_sync(engine: Engine, settings: Settings) -> None:
         sources=load_sources(settings.sources_file),
         actor="erp-sync",
     )
+    count_import(report)
     log.info("ERP sync: %s", report.summary())
 
 

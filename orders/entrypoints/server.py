@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import resource
 
 from gunicorn.app.base import BaseApplication
@@ -10,7 +9,12 @@ from gunicorn.app.base import BaseApplication
 from orders.adapters.database import make_engine
 from orders.config import Settings
 from orders.entrypoints.api import create_app
+from orders.entrypoints.observability import count_import
+from orders.logging_setup import configure_logging, gunicorn_logconfig
 from orders.service_layer.bootstrap import prepare_database
+
+# gunicorn's default access line, then the request id the app answered with (X-Request-ID).
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
 
 
 class _Gunicorn(BaseApplication):
@@ -63,9 +67,11 @@ def make_psycopg2_cooperative() -> None:
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format)
     engine = make_engine(settings.database_url)
-    prepare_database(settings.database_url, engine, settings.sample_data, settings.timezone)
+    sample = prepare_database(settings.database_url, engine, settings.sample_data, settings.timezone)
+    if sample is not None:
+        count_import(sample)
     app = create_app(engine, settings)
     if settings.scheduler_enabled:
         from orders.entrypoints.scheduler import start_scheduler
@@ -95,7 +101,11 @@ def serve(settings: Settings) -> None:
         "worker_class": settings.worker_class,
         "threads": settings.threads,
         "worker_connections": settings.worker_connections,
-        "accesslog": "-",
+        # JSON: gunicorn's own lines as JSON, and the app's access line (with the request id) instead
+        # of gunicorn's; text: gunicorn's access log.
+        "accesslog": None if settings.log_format == "json" else "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "logconfig_dict": gunicorn_logconfig(settings.log_format) or {},
         "timeout": 120,
         "graceful_timeout": 5,  # WebSocket clients reconnect and replay; do not wait for them
         "post_fork": post_fork,
