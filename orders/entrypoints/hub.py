@@ -316,6 +316,17 @@ class Hub:
         with self._lock:
             return sum(len(group) for group in self._sessions.values())
 
+    def client_counts(self) -> dict[str, int]:
+        """Connected clients of this process by role (for metrics)."""
+        assert self._lock is not None
+        counts: dict[str, int] = {}
+        with self._lock:
+            for group in self._sessions.values():
+                for session in group:
+                    role = session.scope.role.value
+                    counts[role] = counts.get(role, 0) + 1
+        return counts
+
     def register(self, session: ClientSession) -> int:
         """Add ``session``; returns the horizon: every later event reaches the session live."""
         assert self._lock is not None

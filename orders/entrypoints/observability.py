@@ -11,7 +11,7 @@ Metrics (text exposition, no order data, no authentication, like ``/health``):
   quarantined), counted by the entry points that run imports (REST API, CLI, ERP sync, the sample).
 - ``orderbot_outbox_pending`` and ``orderbot_outbox_lag_seconds``: undispatched outbox rows and the age
   of the oldest one, read at scrape time through the partial index of undispatched rows.
-- ``orderbot_hub_connections``: WebSocket clients of this process's hub, at scrape time.
+- ``orderbot_hub_connections{role}``: WebSocket clients of this process's hub, at scrape time.
 
 Under gunicorn the master (scheduler, ERP sync, the sample import) and the worker that serves
 ``/metrics`` are two processes: ``orderbot serve`` turns on prometheus-client's multiprocess mode
@@ -42,6 +42,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import Engine, func, select
 
 from orders.adapters.orm import outbox
+from orders.domain.access import Role
 from orders.logging_setup import REQUEST_ID_HEADER, incoming_request_id, request_id
 
 log = logging.getLogger(__name__)
@@ -100,10 +101,14 @@ class ScrapeTimeCollector:
         yield from self._outbox()
         hub = self.app.extensions["orderbot"].get("hub")
         connections = GaugeMetricFamily(
-            "orderbot_hub_connections", "WebSocket clients connected to this process's notification hub."
+            "orderbot_hub_connections",
+            "WebSocket clients connected to this process's notification hub, by role.",
+            labels=["role"],
         )
         # Before the hub starts no client is connected (a connection starts it).
-        connections.add_metric([], hub.client_count() if hub is not None and hub.started else 0)
+        counts = hub.client_counts() if hub is not None and hub.started else {}
+        for role in Role:
+            connections.add_metric([role.value], counts.get(role.value, 0))
         yield connections
 
     def _outbox(self) -> Iterator[Metric]:

@@ -113,7 +113,7 @@ def test_outbox_backlog_and_hub_connections_are_read_at_scrape_time(live_server,
     samples = scrape(live_server.url)
     assert value(samples, "orderbot_outbox_pending") == 0
     assert value(samples, "orderbot_outbox_lag_seconds") == 0
-    assert value(samples, "orderbot_hub_connections") == 0  # the hub has not started yet
+    assert value(samples, "orderbot_hub_connections", role="finance") == 0  # the hub has not started yet
 
     oldest = add_event(engine, Role.WAREHOUSE)
     for _ in range(2):
@@ -133,9 +133,11 @@ def test_outbox_backlog_and_hub_connections_are_read_at_scrape_time(live_server,
         assert value(scrape(live_server.url), "orderbot_outbox_lag_seconds") == 0
         client = Client(live_server.url)
         client.auth(live_server.token("finance", Role.FINANCE))
-        assert value(scrape(live_server.url), "orderbot_hub_connections") == 1
+        samples = scrape(live_server.url)
+        assert value(samples, "orderbot_hub_connections", role="finance") == 1
+        assert value(samples, "orderbot_hub_connections", role="warehouse") == 0
         client.close()
-        wait_for(lambda: value(scrape(live_server.url), "orderbot_hub_connections") == 0)
+        wait_for(lambda: value(scrape(live_server.url), "orderbot_hub_connections", role="finance") == 0)
     finally:
         if client is not None:
             client.close()
@@ -155,7 +157,7 @@ def test_under_gunicorn_the_worker_reports_the_masters_counters_too(sqlite_engin
         assert requests_total(samples, "/api/v1/carriers", "GET", 200) == 1
         assert requests_total(samples, "/health", "GET", 200) >= 1  # ServerProcess waited on it
         assert ("orderbot_outbox_pending", frozenset()) in samples
-        assert ("orderbot_hub_connections", frozenset()) in samples
+        assert ("orderbot_hub_connections", frozenset({("role", "customer")})) in samples
         # multiprocess mode: the counters come from the files, which keep no _created samples
         assert not any(name == "orderbot_http_requests_created" for name, _ in samples)
     finally:
