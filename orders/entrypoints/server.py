@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import resource
 
 from gunicorn.app.base import BaseApplication
@@ -66,6 +67,21 @@ def make_psycopg2_cooperative() -> None:
     psycopg2.extensions.set_wait_callback(wait_callback)
 
 
+def start_conversation_analytics(engine, settings: Settings):
+    """Consume Rasa's conversation events from RabbitMQ into the analytics table, when configured."""
+    if not settings.rabbitmq_url:
+        return None
+    from orders.adapters.rasa_events import RasaEventConsumer
+    from orders.service_layer.analytics import record_rasa_events
+
+    consumer = RasaEventConsumer(
+        settings.rabbitmq_url, settings.rasa_events_queue, lambda bodies: record_rasa_events(engine, bodies)
+    )
+    consumer.start()
+    logging.getLogger(__name__).info("conversation analytics: consuming %s", settings.rasa_events_queue)
+    return consumer
+
+
 def serve(settings: Settings) -> None:
     configure_logging(settings.log_format)
     engine = make_engine(settings.database_url)
@@ -80,6 +96,7 @@ def serve(settings: Settings) -> None:
     from orders.entrypoints.bridge import start_bridge
 
     start_bridge(engine)  # chat groups (DingTalk/Slack), in the master too; only when one is configured
+    start_conversation_analytics(engine, settings)  # in the master too; only with a RabbitMQ URL
     raise_open_files_limit(settings.worker_connections + 1024)
 
     def post_fork(_server, _worker) -> None:

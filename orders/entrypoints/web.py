@@ -39,6 +39,7 @@ from orders.domain.model import OrderStatus
 from orders.entrypoints.api import error
 from orders.entrypoints.openapi import RequestInvalid
 from orders.service_layer import services
+from orders.service_layer.analytics import daily_figures
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
 WEB_ROOT = PROJECT_ROOT / "web"
@@ -328,6 +329,26 @@ def create_blueprint(
         check_staff(actor())
         days = _int_arg("days", 7, 1, MAX_STATS_DAYS)
         return jsonify(notification_latency(engine, days))
+
+    @web.get("/api/v1/stats/conversations")
+    def stats_conversations():
+        check_staff(actor())
+        days = _int_arg("days", 14, 1, MAX_STATS_DAYS)
+        figures = daily_figures(engine, days, settings.timezone)
+        return jsonify(
+            {
+                "items": [
+                    {
+                        "day": f.day.isoformat(),
+                        "turns": f.turns,
+                        "fallbacks": f.fallbacks,
+                        "fallback_rate": round(f.fallback_rate, 4),
+                        "top_intents": [{"intent": name, "count": n} for name, n in f.top_intents],
+                    }
+                    for f in figures
+                ]
+            }
+        )
 
     # --- handoffs: read the conversation, answer the customer ---------------------------------------
 

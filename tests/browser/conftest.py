@@ -62,6 +62,28 @@ def add_history(engine, tmp: Path) -> None:
     ]
     import_from(engine, write_csv(tmp / "history.csv", header, dated), SHANGHAI)
     services.settle_day(SqlAlchemyUnitOfWork(engine), yesterday, Actor("fang", Role.FINANCE, Source.REST))
+    add_conversations(engine)
+
+
+def add_conversations(engine) -> None:
+    """Conversation events as Rasa's broker publishes them, yesterday and today, for the chart."""
+    from orders.service_layer.analytics import record_rasa_events
+    from tests.orders.domain.test_conversation_turns import action, user
+
+    bodies = []
+    for days_ago, turns in ((1, 6), (0, 4)):
+        noon = (datetime.now(SHANGHAI) - timedelta(days=days_ago)).replace(hour=12, minute=0).timestamp()
+        for n in range(turns):
+            at = noon + 60 * n
+            intent = "nlu_fallback" if n == 0 else ("order_status" if n % 2 else "greet")
+            answer = "action_two_stage_fallback" if n == 0 else "action_order_status"
+            sender = f"web-{days_ago}-{n}"
+            bodies += [
+                user(sender, at, intent),
+                action(sender, at + 0.1, answer),
+                action(sender, at + 0.2, "action_listen"),
+            ]
+    record_rasa_events(engine, bodies)
 
 
 def add_staff(engine) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -212,12 +214,15 @@ def test_charts_render_with_data(order_service, person):
     )
     for canvas, count in coloured.items():
         assert count > 200, f"{canvas} has only {count} coloured pixels: {coloured}"
-    for name in ("by-state", "imports", "settlements", "latency"):
+    for name in ("by-state", "imports", "settlements", "latency", "conversations"):
         staff.page.locator(f"figure[data-chart={name}] canvas").screenshot(
             path=screenshot_path(f"chart-{name}.png")
         )
     note = staff.page.inner_text("figure[data-chart=latency] .chart-note")
     assert note.startswith("p50 ")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    note = staff.page.inner_text("figure[data-chart=conversations] .chart-note")
+    assert note == f"{today}: fallback rate 25 % · top intents: order_status (2), nlu_fallback (1), greet (1)"
     assert_clean(staff)
 
 

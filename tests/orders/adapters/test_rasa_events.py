@@ -7,7 +7,7 @@ import json
 import os
 import time
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -83,3 +83,50 @@ def test_published_events_are_stored_once_and_counted_per_day(rabbit, engine):
     assert (yesterday.day, yesterday.turns, yesterday.fallbacks) == (date(2026, 11, 30), 2, 1)
     assert yesterday.top_intents == [("order_status", 1), ("nlu_fallback", 1)]
     assert (today.turns, today.fallback_rate) == (0, 0.0)
+
+
+def test_the_order_service_consumes_rasas_events_when_given_a_broker(rabbit, sqlite_engine, tmp_path):
+    """`orderbot serve` with ORDERBOT_RABBITMQ_URL: what Rasa publishes shows in the console's figures."""
+    import requests
+
+    from orders.domain.access import Actor, Role, Source
+    from orders.entrypoints.auth import TokenSigner
+    from tests.orders.hub_support import ServerProcess
+
+    channel, names = rabbit
+    # Rasa's broker declares the exchange and the queue; the consumer uses Rasa's default exchange.
+    channel.exchange_declare("rasa-exchange", exchange_type="fanout", durable=True)
+    channel.queue_declare(names["queue"], durable=True)
+    channel.queue_bind(names["queue"], "rasa-exchange")
+    server = ServerProcess(
+        str(sqlite_engine.url),
+        tmp_path,
+        ORDERBOT_RABBITMQ_URL=RABBITMQ_URL,
+        ORDERBOT_RASA_EVENTS_QUEUE=names["queue"],
+        ORDERBOT_JWT_SECRET="analytics-test-secret-0123456789-0123456789",
+    ).start()
+    try:
+        token = TokenSigner("analytics-test-secret-0123456789-0123456789", timedelta(hours=1), None).issue(
+            Actor("ops", Role.OPERATIONS, Source.REST)
+        )
+        noon = datetime.now(SHANGHAI).replace(hour=12, minute=0).timestamp()
+        sender = f"web-{uuid.uuid4().hex[:6]}"
+        for body in (
+            user(sender, noon, "greet"),
+            action(sender, noon + 0.1, "utter_greet"),
+            action(sender, noon + 0.2, "action_listen"),
+        ):
+            channel.basic_publish("rasa-exchange", "", json.dumps(body).encode())
+
+        def today():
+            response = requests.get(
+                f"{server.url}/api/v1/stats/conversations?days=1",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=5,
+            )
+            return response.json()["items"][-1]
+
+        assert _wait_for(lambda: today()["turns"] == 1, timeout=20), server.log_path.read_text()[-2000:]
+        assert today()["top_intents"] == [{"intent": "greet", "count": 1}]
+    finally:
+        server.stop()

@@ -255,6 +255,7 @@ def test_notification_latency(app, client, sqlite_engine):
         ("/api/v1/stats/imports", ["operations"], ["customer", "warehouse", "finance"]),
         ("/api/v1/stats/settlements", ["finance", "operations"], ["customer", "warehouse"]),
         ("/api/v1/stats/notification-latency", ["operations"], ["customer", "warehouse", "finance"]),
+        ("/api/v1/stats/conversations", ["operations"], ["customer", "warehouse", "finance"]),
     ],
 )
 def test_who_may_see_the_statistics(app, client, path, allowed, refused):
@@ -267,6 +268,32 @@ def test_who_may_see_the_statistics(app, client, path, allowed, refused):
     for role in refused:
         response = client.get(path, headers=bearer(app, role, "C-1" if role == "customer" else None))
         assert response.status_code == 403 and response.json["error"]["code"] == "forbidden"
+
+
+def test_conversation_figures_per_day(app, client, sqlite_engine):
+    from orders.service_layer.analytics import record_rasa_events
+    from tests.orders.domain.test_conversation_turns import action, user
+
+    now = datetime.now(SHANGHAI).replace(hour=12, minute=0).timestamp()  # noon today: one day
+    record_rasa_events(
+        sqlite_engine,
+        [
+            user("web-1", now - 60, "order_status"),
+            action("web-1", now - 59.9, "action_order_status"),
+            action("web-1", now - 59.8, "action_listen"),
+            user("web-1", now - 30, "nlu_fallback", 0.2),
+            action("web-1", now - 29.9, "action_two_stage_fallback"),
+            action("web-1", now - 29.8, "action_listen"),
+        ],
+    )
+    items = client.get("/api/v1/stats/conversations?days=3", headers=bearer(app, "operations")).json["items"]
+    assert [item["turns"] for item in items] == [0, 0, 2]
+    assert items[-1]["day"] == datetime.now(SHANGHAI).date().isoformat()
+    assert (items[-1]["fallbacks"], items[-1]["fallback_rate"]) == (1, 0.5)
+    assert items[-1]["top_intents"] == [
+        {"intent": "order_status", "count": 1},
+        {"intent": "nlu_fallback", "count": 1},
+    ]
 
 
 @pytest.mark.parametrize("days", ["0", "367", "x"])

@@ -1,5 +1,6 @@
 // The console's charts (Chart.js, loaded as /vendor/chart.umd.min.js): orders by state, imports and
-// quarantined rows per day, settlements per day, and how long notifications waited in the outbox.
+// quarantined rows per day, settlements per day, how long notifications waited in the outbox, and
+// conversation turns and fallbacks per day (from Rasa's events) with the day's top intents.
 
 import { api } from "./api.js";
 import { stateName, t } from "./i18n.js";
@@ -10,6 +11,7 @@ const CHARTS = {
   imports: { path: "/api/v1/stats/imports", query: { days: 30 }, draw: importsPerDay },
   settlements: { path: "/api/v1/stats/settlements", query: { days: 30 }, draw: settlementsPerDay },
   latency: { path: "/api/v1/stats/notification-latency", query: { days: 7 }, draw: latency },
+  conversations: { path: "/api/v1/stats/conversations", query: { days: 14 }, draw: conversations },
 };
 
 function byState(data) {
@@ -80,6 +82,31 @@ function latency(data) {
       p95: data.p95_s ?? "–",
       pending: data.pending,
     }),
+  };
+}
+
+function conversations(data) {
+  const latest = [...data.items].reverse().find((item) => item.turns > 0);
+  return {
+    type: "bar",
+    data: {
+      labels: data.items.map((item) => item.day.slice(5)),
+      datasets: [
+        { label: t("charts.turns"), data: data.items.map((item) => item.turns), backgroundColor: COLORS[0] },
+        {
+          label: t("charts.fallbacks"),
+          data: data.items.map((item) => item.fallbacks),
+          backgroundColor: COLORS[3],
+        },
+      ],
+    },
+    note: latest
+      ? t("charts.conversations_summary", {
+          day: latest.day,
+          rate: Math.round(latest.fallback_rate * 1000) / 10,
+          intents: latest.top_intents.map((item) => `${item.intent} (${item.count})`).join(", "),
+        })
+      : t("charts.no_conversations"),
   };
 }
 
