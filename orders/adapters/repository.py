@@ -481,6 +481,15 @@ class HandoffRepository:
         row = self.session.execute(select(handoffs).where(handoffs.c.id == ticket_id)).first()
         return _row(row) if row else None
 
+    def open_for(self, conversation_id: str) -> int | None:
+        """The open ticket of a conversation, if it has one."""
+        return self.session.execute(
+            select(handoffs.c.id)
+            .where(handoffs.c.conversation_id == conversation_id, handoffs.c.status == "open")
+            .order_by(handoffs.c.id)
+            .limit(1)
+        ).scalar()
+
     def close(self, ticket_id: int, by: str, now: datetime) -> bool:
         result = self.session.execute(
             update(handoffs)

@@ -272,10 +272,16 @@ def settle_day(
 def open_handoff(
     uow: SqlAlchemyUnitOfWork, conversation_id: str, channel: str, message: str, language: str, actor: Actor
 ) -> int:
-    """A chat user asked for a person: open a ticket and tell operations, in one transaction."""
+    """A chat user asked for a person: open a ticket and tell operations, in one transaction.
+
+    A conversation has at most one open ticket: asking again (or a retry) returns that ticket and
+    tells nobody twice, so a conversation cannot flood the queue."""
     now = utcnow()
     customer_id = actor.customer_id if actor.role is Role.CUSTOMER else None
     with uow:
+        existing = uow.handoffs.open_for(conversation_id)
+        if existing is not None:
+            return existing
         ticket_id = uow.handoffs.open(
             conversation_id=conversation_id,
             channel=channel,

@@ -58,3 +58,12 @@ def test_refusals_write_nothing(engine):
         services.reply_handoff(SqlAlchemyUnitOfWork(engine), ticket, "hi", OPS)
     assert rows(engine, outbox, event_type="handoff_reply") == []
     assert rows(engine, audit_log, action="handoff_reply") == []
+
+
+def test_a_conversation_has_one_open_ticket_and_operations_hear_of_it_once(engine):
+    first = ticket_for(engine, "C-007")
+    assert ticket_for(engine, "C-007") == first  # asked again, or a retry
+    assert len(rows(engine, outbox, event_type="handoff_requested")) == 1
+    services.close_handoff(SqlAlchemyUnitOfWork(engine), first, OPS)
+    assert ticket_for(engine, "C-007") != first  # closed: a new request opens a new ticket
+    assert len(rows(engine, outbox, event_type="handoff_requested")) == 2
