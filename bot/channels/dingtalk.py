@@ -43,10 +43,10 @@ from sanic.response import HTTPResponse
 
 from bot.channels.staff_identity import (
     MAX_TEXT_CHARS,
-    SeenRecently,
     StaffDirectory,
     conversation_id,
     keep_task,
+    seen_recently,
 )
 from bot.channels.webhook import json_object, refuse, setting, too_large, webhook_blueprint
 
@@ -157,8 +157,10 @@ class DingTalkInput(InputChannel):
         self.robot_code = robot_code
         self.conversation_granularity = conversation_granularity
         self.directory = directory or StaffDirectory.from_env()
-        self.signatures = SeenRecently(ttl_s=2 * MAX_SKEW_MS / 1000)  # sign -> the msgId it carried
-        self.messages = SeenRecently(ttl_s=2 * MAX_SKEW_MS / 1000)
+        self.signatures = seen_recently(
+            "dingtalk-sign", 2 * MAX_SKEW_MS / 1000
+        )  # sign -> the msgId it carried
+        self.messages = seen_recently("dingtalk-msg", 2 * MAX_SKEW_MS / 1000)
         self._background_tasks: set[asyncio.Task] = set()
         if not app_secret:
             logger.info("dingtalk channel not configured (no DINGTALK_APP_SECRET): it answers 503")

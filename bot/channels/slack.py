@@ -41,10 +41,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.staff_identity import (
     MAX_TEXT_CHARS,
-    SeenRecently,
     StaffDirectory,
     conversation_id,
     keep_task,
+    seen_recently,
 )
 from bot.channels.webhook import json_object, refuse, setting, too_large, webhook_blueprint
 
@@ -123,7 +123,7 @@ class SlackInput(RasaSlackInput):
         self.api_url = api_url
         self.team_id = team_id
         self.directory = directory or StaffDirectory.from_env()
-        self.seen = SeenRecently(ttl_s=2 * REPLAY_WINDOW_S)  # longer than a signature stays valid
+        self.seen = seen_recently("slack", 2 * REPLAY_WINDOW_S)  # longer than a signature stays valid
 
     def _validate_credentials(self) -> None:
         # Rasa raises at start-up without a signing secret; we start and answer 503 instead, so that

@@ -183,6 +183,52 @@ class SeenRecently:
         return True
 
 
+class SharedSeenRecently:
+    """``SeenRecently`` kept in Redis, so that every Rasa replica (and a restarted one) recognises a
+    replayed signature or a re-delivered event: SET NX with an expiry, one key per value seen. When
+    Redis cannot be reached, the process's own memory stands in (and it says so in the log)."""
+
+    def __init__(self, url: str, namespace: str, ttl_s: float, client: Any = None) -> None:
+        import redis  # Rasa's own dependency (its Redis lock store)
+
+        self.ttl_s = ttl_s
+        self.namespace = namespace
+        self._client = client or redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self._local = SeenRecently(ttl_s)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+
+    def _key(self, key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return f"orderbot:seen:{self.namespace}:{digest}"
+
+    def get(self, key: str) -> Any:
+        try:
+            found = self._client.get(self._key(key))
+        except self._errors:
+            logger.warning("replay guard: Redis unreachable, using this process's memory")
+            return self._local.get(key)
+        return None if found is None else found.decode()
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def add(self, key: str, value: Any = True) -> bool:
+        """Remember ``key``; False when it was already there (a duplicate, in any replica)."""
+        try:
+            stored = self._client.set(self._key(key), str(value), nx=True, ex=max(1, int(self.ttl_s)))
+        except self._errors:
+            logger.warning("replay guard: Redis unreachable, using this process's memory")
+            return self._local.add(key, value)
+        return bool(stored)
+
+
+def seen_recently(namespace: str, ttl_s: float) -> SeenRecently | SharedSeenRecently:
+    """Shared through Redis when ``ORDERBOT_REDIS_URL`` is set (several Rasa replicas), else in
+    this process's memory (the embedded default: one Rasa)."""
+    url = os.environ.get("ORDERBOT_REDIS_URL", "").strip()
+    return SharedSeenRecently(url, namespace, ttl_s) if url else SeenRecently(ttl_s)
+
+
 def conversation_id(platform: str, secret: str, *parts: str) -> str:
     """The Rasa sender id of a verified platform conversation.
 

@@ -168,3 +168,41 @@ def test_without_secrets_both_channels_start_and_answer_503(monkeypatch):
         assert (await dingtalk.handle(request, nobody)).status == 503
 
     asyncio.run(scenario())
+
+
+def test_a_shared_replay_guard_is_the_same_for_every_replica():
+    """Two Rasa replicas (or one restarted) against the real Redis: a value seen by one is a
+    duplicate for the other."""
+    import uuid
+
+    import redis
+
+    from bot.channels.staff_identity import SharedSeenRecently
+
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at {url} is not reachable: {exc}")
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    first, second = SharedSeenRecently(url, namespace, 60), SharedSeenRecently(url, namespace, 60)
+    assert first.add("sign-1", "msg-1")
+    assert not second.add("sign-1", "msg-2") and second.get("sign-1") == "msg-1" and "sign-1" in second
+    assert second.add("sign-2") and "sign-2" in first
+    assert redis.Redis.from_url(url).ttl(first._key("sign-1")) > 0  # forgotten after its time
+
+
+def test_a_replay_guard_without_redis_falls_back_to_memory():
+    from bot.channels.staff_identity import SharedSeenRecently
+
+    guard = SharedSeenRecently("redis://127.0.0.1:9/0", "test", 60)  # nothing listens there
+    assert guard.add("a", "x") and not guard.add("a", "y") and guard.get("a") == "x"
+
+
+def test_channels_share_their_replay_guard_when_a_redis_is_configured(monkeypatch):
+    from bot.channels.staff_identity import SharedSeenRecently, seen_recently
+
+    monkeypatch.delenv("ORDERBOT_REDIS_URL", raising=False)
+    assert isinstance(seen_recently("slack", 60), SeenRecently)
+    monkeypatch.setenv("ORDERBOT_REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert isinstance(seen_recently("slack", 60), SharedSeenRecently)
