@@ -111,6 +111,7 @@ def create_app(settings: Settings, loaded: LoadedModel) -> FastAPI:
                 usage_chunk=lambda usage: envelope([]) | {"usage": usage},
                 include_usage=bool(body.stream_options and body.stream_options.include_usage),
                 request=request,
+                interval_s=settings.stream_interval_ms / 1000,
             )
         text, finished = await collect(request, sequence)
         return JSONResponse(envelope([choice(text, finished.reason)]) | {"usage": usage_of(finished)})
@@ -146,6 +147,7 @@ def create_app(settings: Settings, loaded: LoadedModel) -> FastAPI:
                 usage_chunk=lambda usage: envelope("chat.completion.chunk", []) | {"usage": usage},
                 include_usage=bool(body.stream_options and body.stream_options.include_usage),
                 request=request,
+                interval_s=settings.stream_interval_ms / 1000,
             )
         text, finished = await collect(request, sequence)
         choice = {
@@ -307,15 +309,25 @@ def event_stream(
     usage_chunk,
     include_usage: bool,
     request: Request,
+    interval_s: float = 0.0,
 ) -> StreamingResponse:
-    """Server-sent events in OpenAI's chunk format. Starlette cancels this generator when the client
-    disconnects; `finally` then stops the sequence."""
+    """Server-sent events in OpenAI's chunk format, at most one per ``interval_s`` (what the sequence
+    generated meanwhile goes in one chunk; the first token and the end go at once). Starlette cancels
+    this generator when the client disconnects; `finally` then stops the sequence."""
 
     async def events() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        sent_at: float | None = None
         try:
             if first is not None:
                 yield sse(first)
             async for batch in sequence.events():
+                if sent_at is not None and not isinstance(batch[-1], Finished | Failed):
+                    wait = sent_at + interval_s - loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)  # let more tokens pile up behind this one
+                        batch = batch + sequence.pending()
+                sent_at = loop.time()
                 text = "".join(event.text for event in batch if isinstance(event, TextDelta))
                 last = batch[-1]
                 if isinstance(last, Failed):

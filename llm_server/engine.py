@@ -84,6 +84,13 @@ class Sequence:
             if isinstance(events[-1], Finished | Failed):
                 return
 
+    def pending(self) -> list[Event]:
+        """The events that came since the last read, without waiting."""
+        events = []
+        while not self._events.empty():
+            events.append(self._events.get_nowait())
+        return events
+
     def deliver(self, event: Event) -> None:
         self._events.put_nowait(event)
 

@@ -4,6 +4,7 @@ stop strings, seeds, and continuous batching observed in the metrics."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx2 as httpx
 import pytest
@@ -177,3 +178,27 @@ def test_same_seed_same_text(client):
 
     assert sample(7) == sample(7)
     assert len({sample(seed) for seed in (1, 2, 3, 4)}) > 1
+
+
+@pytest.mark.parametrize(("interval_ms", "most_chunks"), [(0, None), (250, 4)])
+def test_a_stream_sends_at_most_one_chunk_per_interval_and_loses_nothing(model_dir, interval_ms, most_chunks):
+    """The first token goes at once; then what was generated meanwhile goes in one chunk per interval."""
+    from openai import OpenAI
+
+    from tests.llm_server.conftest import serve
+
+    with serve(model_dir, max_batch=4, stream_interval_ms=interval_ms) as running:
+        client = OpenAI(base_url=f"{running.base_url}/v1", api_key="unused", max_retries=0)
+        body = {"model": MODEL_NAME, "prompt": "where", "max_tokens": 48, "temperature": 0}
+        whole = client.completions.create(**body, extra_body={"ignore_eos": True})
+        started = time.perf_counter()
+        arrivals, texts = [], []
+        for chunk in client.completions.create(**body, stream=True, extra_body={"ignore_eos": True}):
+            arrivals.append(time.perf_counter() - started)
+            texts.append(chunk.choices[0].text)
+    assert "".join(texts) == whole.choices[0].text
+    if most_chunks is None:
+        assert len(texts) > 8  # token by token (some may pile up between two reads)
+    else:
+        assert len(texts) <= most_chunks  # 48 tokens take well under a second here
+        assert arrivals[0] < 0.25  # the first token did not wait for the interval
