@@ -17,13 +17,15 @@ LLM_TRAINING_FILES := $(wildcard llm_server/train.py llm_server/phrasing_format.
 # The web pages' npm packages (socket.io-client, Chart.js), installed from web/package-lock.json.
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: help install run test test-app test-rasa nlu-report bench lint model llm-model web lock clean
+.PHONY: help install run run-prod test test-app test-rasa nlu-report bench soak lint model llm-model web lock clean
 .DELETE_ON_ERROR:
 
 help:
 	@echo "make run     start every service (installs and trains first when needed)"
+	@echo "make run-prod  the same against the local PostgreSQL, Redis and RabbitMQ, two Rasa replicas"
 	@echo "make test    run every test of both environments"
 	@echo "make bench   run the benchmarks"
+	@echo "make soak    16 conversations against the whole stack for 5 minutes (not part of make test)"
 	@echo "make lint    ruff"
 	@echo "make nlu-report  5-fold NLU cross-validation into reports/ (when the data changed)"
 	@echo "make model   train the Rasa model if data/, domain.yml or config.yml changed"
@@ -75,6 +77,11 @@ web: $(WEB_STAMP)
 run: install $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
 	@$(VENV)/bin/python -m devtools.stack
 
+# The production layout on this machine (devtools/stack.py, profile prod): two Rasa replicas and two
+# order-service processes sharing the local PostgreSQL, Redis and RabbitMQ (see the README).
+run-prod: install $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
+	@ORDERBOT_PROFILE=prod $(VENV)/bin/python -m devtools.stack
+
 test: install $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	@status=0; \
@@ -102,6 +109,11 @@ test-app: $(APP_STAMP) $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
 
 bench: install $(LLM_MODEL)
 	$(VENV)/bin/python -m benchmarks
+
+# 16 concurrent conversations for 5 minutes (SOAK_SECONDS, SOAK_CONVERSATIONS; ORDERBOT_PROFILE=prod
+# for the production layout): 0 errors and under 10 % RSS growth of every process after warm-up.
+soak: install $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
+	$(VENV)/bin/python -m devtools.soak
 
 lint: $(APP_STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Entry point of the orderbot/rasa image (docker/rasa.Dockerfile): one image, two programs.
-#   rasa     the Rasa server (both replicas), endpoints from docker/endpoints.yml (environment only)
+#   rasa     the Rasa server (both replicas), endpoints from endpoints.yml (bot/endpoints.py picks
+#            PostgreSQL, Redis and RabbitMQ from the RASA_TRACKER_*, RASA_LOCK_*, RASA_BROKER_* variables)
 #   actions  the action server (actions/server.py: rasa-sdk plus /metrics)
 #   anything else is run as it is (e.g. `rasa data validate`, `sh`).
 set -eu
@@ -16,7 +17,7 @@ case "$command" in
       --interface 0.0.0.0 \
       --port "${RASA_PORT:-5005}" \
       --credentials "${RASA_CREDENTIALS:-credentials.yml}" \
-      --endpoints "${RASA_ENDPOINTS:-docker/endpoints.yml}" \
+      --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" \
       --enable-api \
       --auth-token "$RASA_AUTH_TOKEN" \
       "$@"

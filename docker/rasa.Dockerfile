@@ -72,7 +72,7 @@ COPY actions actions
 COPY bot bot
 # The action server phrases replies with llm_server's pure-Python prompt format (no torch).
 COPY llm_server/__init__.py llm_server/phrasing_format.py llm_server/
-COPY docker/endpoints.yml docker/healthcheck.py docker/rasa-entrypoint.sh docker/
+COPY docker/healthcheck.py docker/rasa-entrypoint.sh docker/
 COPY --from=model /build/models/orderbot.tar.gz models/orderbot.tar.gz
 # Numeric, so that a runtime (Kubernetes runAsNonRoot too) can tell it is not root.
 USER 10001:10001

@@ -21,7 +21,8 @@ DOCKERFILES = {
 }
 NGINX_CONF = DOCKER_DIR / "nginx" / "nginx.conf"
 PROMETHEUS_CONF = DOCKER_DIR / "prometheus.yml"
-RASA_ENDPOINTS = DOCKER_DIR / "endpoints.yml"
+# One endpoints.yml for every profile: bot/endpoints.py picks the stores from the environment.
+RASA_ENDPOINTS = ROOT / "endpoints.yml"
 GRAFANA_DIR = DOCKER_DIR / "grafana"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERIGNORE = ROOT / ".dockerignore"

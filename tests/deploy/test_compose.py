@@ -127,17 +127,48 @@ def test_the_replicas_share_the_tracker_store_the_lock_store_and_the_event_broke
 def test_every_variable_of_the_rasa_endpoints_is_set_for_both_replicas():
     text = layout.without_comments(layout.RASA_ENDPOINTS.read_text(encoding="utf-8"))
     endpoints = layout._load_yaml(layout.RASA_ENDPOINTS)
-    assert (
-        endpoints["tracker_store"]["type"] == "SQL" and endpoints["tracker_store"]["dialect"] == "postgresql"
-    )
-    assert endpoints["lock_store"]["type"] == "redis"
-    assert endpoints["event_broker"]["type"] == "pika"
+    # One file for every profile: the stores and the broker are chosen from the environment.
+    assert endpoints["tracker_store"]["type"] == "bot.endpoints.EnvTrackerStore"
+    assert endpoints["lock_store"]["type"] == "bot.endpoints.EnvLockStore"
+    assert endpoints["event_broker"]["type"] == "bot.endpoints.EnvEventBroker"
     needed = set(layout.variables(text))
-    assert needed, "docker/endpoints.yml reads no variable"
+    assert needed == {"ACTION_ENDPOINT_URL"}, "Rasa refuses to start with any ${VAR} of endpoints.yml unset"
     for name in ("rasa-1", "rasa-2"):
         env = layout.environment(layout.services()[name])
         assert needed - set(env) == set(), name
         assert all(env[variable] for variable in needed), name
+
+
+def replica_environment(name: str) -> dict[str, str]:
+    """A replica's environment as Compose hands it over, with a value for every secret of .env."""
+    secrets = {variable: f"{variable.lower()}-value" for variable in REQUIRED_SECRETS}
+    env = layout.environment(layout.services()[name])
+    return {key: layout.interpolate(value, secrets) for key, value in env.items()}
+
+
+@pytest.mark.parametrize("name", ["rasa-1", "rasa-2"])
+def test_the_replicas_environment_selects_postgresql_redis_and_rabbitmq(name):
+    from bot.endpoint_settings import event_broker_settings, lock_store_settings, tracker_store_settings
+
+    endpoints = layout._load_yaml(layout.RASA_ENDPOINTS)
+    env = replica_environment(name)
+    tracker = tracker_store_settings(
+        env, {k: v for k, v in endpoints["tracker_store"].items() if k != "type"}
+    )
+    assert tracker == {
+        "dialect": "postgresql",
+        "host": "postgres",
+        "port": 5432,
+        "db": "rasa",
+        "username": "rasa",
+        "password": "rasa_db_password-value",
+    }
+    locks = lock_store_settings(env, {k: v for k, v in endpoints["lock_store"].items() if k != "type"})
+    assert (locks["host"], locks["port"], locks["db"]) == ("redis", 6379, 1)
+    assert locks["password"] == "redis_password-value" and locks["key_prefix"] == "orderbot"
+    broker = event_broker_settings(env, {k: v for k, v in endpoints["event_broker"].items() if k != "type"})
+    assert (broker["url"], broker["port"], broker["username"]) == ("rabbitmq", 5672, "orderbot")
+    assert broker["password"] == "rabbitmq_password-value" and broker["queues"] == ["rasa_events"]
 
 
 def test_the_app_image_serves_the_order_service_and_the_llm_server():

@@ -273,9 +273,7 @@ def test_the_entrypoint_starts_rasa_with_the_production_endpoints(tmp_path):
     run = run_script(ENTRYPOINT, ["rasa"], {"RASA_AUTH_TOKEN": "t0ken"}, tmp_path)
     assert run.returncode == 0, run.stderr
     expected = "rasa run --model /app/models/orderbot.tar.gz --interface 0.0.0.0 --port 5005"
-    expected += (
-        " --credentials credentials.yml --endpoints docker/endpoints.yml --enable-api --auth-token t0ken"
-    )
+    expected += " --credentials credentials.yml --endpoints endpoints.yml --enable-api --auth-token t0ken"
     assert run.stdout.split() == expected.split()
 
 
