@@ -29,7 +29,7 @@ POSTGRES_URL = os.environ.get(
 
 def _postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as connection:
             name = f"orderbot_test_{uuid.uuid4().hex[:12]}"
