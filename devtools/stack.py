@@ -49,6 +49,8 @@ PROD_DEFAULTS = {
     "RASA_TRACKER_URL": "postgresql://postgres@127.0.0.1:5432/rasa",
     "RASA_LOCK_URL": "redis://127.0.0.1:6379/1",
     "RASA_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/",
+    # The order services consume Rasa's events from the same broker (conversation analytics).
+    "ORDERBOT_RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
 }
 
 

@@ -57,7 +57,8 @@ class Settings:
     redis_channel: str = "orderbot:notifications"  # one per deployment sharing a Redis
     # set: conversation analytics consume the events Rasa's event broker publishes to RabbitMQ
     rabbitmq_url: str | None = None
-    rasa_events_queue: str = "rasa_core_events"  # the queue Rasa's PikaEventBroker publishes to
+    rasa_events_queue: str = "rasa_events"  # the queue Rasa's event broker publishes to
+    rasa_events_exchange: str = "rasa-exchange"  # the fanout exchange that queue is bound to
     hub_retention_days: float = 7.0  # how far back a reconnecting client is replayed
     hub_heartbeat_seconds: float = 25.0
     hub_buffer_events: int = 256  # per client; on overflow: 4008 if it lags, else a DB replay
@@ -99,7 +100,13 @@ class Settings:
             redis_url=env.get("ORDERBOT_REDIS_URL") or None,
             redis_channel=env.get("ORDERBOT_REDIS_CHANNEL", "orderbot:notifications"),
             rabbitmq_url=env.get("ORDERBOT_RABBITMQ_URL") or None,
-            rasa_events_queue=env.get("ORDERBOT_RASA_EVENTS_QUEUE", "rasa_core_events"),
+            # Rasa's own broker settings (bot/endpoints.py) when the stack shares one environment
+            rasa_events_queue=env.get("ORDERBOT_RASA_EVENTS_QUEUE")
+            or env.get("RASA_BROKER_QUEUE")
+            or "rasa_events",
+            rasa_events_exchange=env.get("ORDERBOT_RASA_EVENTS_EXCHANGE")
+            or env.get("RASA_BROKER_EXCHANGE")
+            or "rasa-exchange",
             hub_retention_days=float(env.get("ORDERBOT_HUB_RETENTION_DAYS", "7")),
             hub_heartbeat_seconds=float(env.get("ORDERBOT_HUB_HEARTBEAT_SECONDS", "25")),
             hub_buffer_events=int(env.get("ORDERBOT_HUB_BUFFER_EVENTS", "256")),

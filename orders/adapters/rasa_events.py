@@ -1,6 +1,6 @@
 """Consuming the conversation events Rasa's event broker (PikaEventBroker) publishes to RabbitMQ.
 
-Rasa declares a durable fanout exchange (``rasa-exchange``) and binds its queues to it; this
+Rasa declares a (transient) fanout exchange (``rasa-exchange``) and binds its queues to it; this
 consumer declares the same (idempotent, same arguments), so either may start first. Messages are
 acknowledged after they are stored: a crash redelivers them, and storing is idempotent. Several
 order-service processes may consume one queue: the events are stored as they come, in any order.
@@ -74,7 +74,8 @@ class RasaEventConsumer:
 
     def _consume(self, connection) -> None:
         channel = connection.channel()
-        channel.exchange_declare(self.exchange, exchange_type="fanout", durable=True)
+        # As rasa.core.brokers.pika declares them: a transient fanout exchange, a durable queue.
+        channel.exchange_declare(self.exchange, exchange_type="fanout", durable=False)
         channel.queue_declare(self.queue, durable=True)
         channel.queue_bind(self.queue, self.exchange)
         channel.basic_qos(prefetch_count=BATCH)

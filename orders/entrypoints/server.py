@@ -75,7 +75,10 @@ def start_conversation_analytics(engine, settings: Settings):
     from orders.service_layer.analytics import record_rasa_events
 
     consumer = RasaEventConsumer(
-        settings.rabbitmq_url, settings.rasa_events_queue, lambda bodies: record_rasa_events(engine, bodies)
+        settings.rabbitmq_url,
+        settings.rasa_events_queue,
+        lambda bodies: record_rasa_events(engine, bodies),
+        exchange=settings.rasa_events_exchange,
     )
     consumer.start()
     logging.getLogger(__name__).info("conversation analytics: consuming %s", settings.rasa_events_queue)

@@ -94,15 +94,16 @@ def test_the_order_service_consumes_rasas_events_when_given_a_broker(rabbit, sql
     from tests.orders.hub_support import ServerProcess
 
     channel, names = rabbit
-    # Rasa's broker declares the exchange and the queue; the consumer uses Rasa's default exchange.
-    channel.exchange_declare("rasa-exchange", exchange_type="fanout", durable=True)
+    # Rasa's broker declares the exchange and the queue (here before the consumer, as may happen).
+    channel.exchange_declare(names["exchange"], exchange_type="fanout")  # as Rasa declares it
     channel.queue_declare(names["queue"], durable=True)
-    channel.queue_bind(names["queue"], "rasa-exchange")
+    channel.queue_bind(names["queue"], names["exchange"])
     server = ServerProcess(
         str(sqlite_engine.url),
         tmp_path,
         ORDERBOT_RABBITMQ_URL=RABBITMQ_URL,
         ORDERBOT_RASA_EVENTS_QUEUE=names["queue"],
+        ORDERBOT_RASA_EVENTS_EXCHANGE=names["exchange"],
         ORDERBOT_JWT_SECRET="analytics-test-secret-0123456789-0123456789",
     ).start()
     try:
@@ -116,7 +117,7 @@ def test_the_order_service_consumes_rasas_events_when_given_a_broker(rabbit, sql
             action(sender, noon + 0.1, "utter_greet"),
             action(sender, noon + 0.2, "action_listen"),
         ):
-            channel.basic_publish("rasa-exchange", "", json.dumps(body).encode())
+            channel.basic_publish(names["exchange"], "", json.dumps(body).encode())
 
         def today():
             response = requests.get(
