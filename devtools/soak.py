@@ -108,6 +108,9 @@ def rss_mb(pid: int) -> float | None:
 
 def converse(urls: dict[str, str], deadline: float, tally: Tally, index: int) -> None:
     order_id, email, lines = CUSTOMERS[index % len(CUSTOMERS)]
+    # In the prod profile the conversations are spread over both Rasa replicas, as a proxy would.
+    replicas = [urls[name] for name in ("rasa-1", "rasa-2") if name in urls] or [urls["rasa"]]
+    rasa = replicas[index % len(replicas)]
     session = requests.Session()
     token = session.post(
         f"{urls['orders']}/api/v1/auth/customer", json={"order_id": order_id, "email": email}, timeout=30
@@ -121,7 +124,7 @@ def converse(urls: dict[str, str], deadline: float, tally: Tally, index: int) ->
         started = time.perf_counter()
         try:
             response = session.post(
-                f"{urls['rasa']}/webhooks/rest/webhook",
+                f"{rasa}/webhooks/rest/webhook",
                 json={"sender": sender, "message": text, "metadata": {"token": token}},
                 timeout=30,
             )
@@ -209,14 +212,25 @@ def report(tally: Tally, samples: dict[tuple[int, str], list[tuple[float, float]
         f"{CONVERSATIONS} conversations, {SECONDS:.0f} s: {tally.turns} turns "
         f"({tally.turns / SECONDS:.1f}/s), {len(tally.errors)} errors, p95 turn {p95 * 1000:.0f} ms"
     )
-    print(f"{'process':<10} {'pid':>7} {'RSS after warm-up':>18} {'RSS at end':>11} {'growth':>7}")
+    marks = [SECONDS * share for share in (0.4, 0.6, 0.8)]
+    print(
+        f"{'process':<10} {'pid':>7} {'RSS after warm-up':>18} "
+        + " ".join(f"{f'at {m:.0f} s':>9}" for m in marks)
+        + f" {'at end':>9} {'growth':>7}"
+    )
     for (pid, name), points in sorted(samples.items(), key=lambda item: item[0][1]):
-        after = [rss for at, rss in points if at >= warm]
+        after = [(at, rss) for at, rss in points if at >= warm]
         if len(after) < 2:
             continue
-        growth = (after[-1] - after[0]) / after[0]
+        first, last = after[0][1], after[-1][1]
+        growth = (last - first) / first
         ok &= growth < RSS_GROWTH_LIMIT
-        print(f"{name:<10} {pid:>7} {after[0]:>15.1f} MB {after[-1]:>8.1f} MB {growth * 100:>6.1f}%")
+        between = [next((rss for at, rss in after if at >= m), last) for m in marks]
+        print(
+            f"{name:<10} {pid:>7} {first:>15.1f} MB "
+            + " ".join(f"{rss:>6.1f} MB" for rss in between)
+            + f" {last:>6.1f} MB {growth * 100:>6.1f}%"
+        )
     for problem in tally.errors[:10]:
         print(f"error: {problem}")
     print("soak: passed" if ok else "soak: FAILED (errors, or a process grew 10 % or more)")
