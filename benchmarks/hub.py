@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -204,7 +205,8 @@ async def _measure_orderbot(port: int, tokens: list[str], server_pid: int) -> di
     def open_ticket() -> None:
         response = session.post(
             f"http://127.0.0.1:{port}/api/v1/handoffs",
-            json={"conversation_id": "bench", "channel": "web", "message": "bench"},
+            # A conversation has one open ticket at a time: a new conversation each round.
+            json={"conversation_id": f"bench-{uuid.uuid4().hex}", "channel": "web", "message": "bench"},
             timeout=30,
         )
         response.raise_for_status()
