@@ -481,11 +481,14 @@ class HandoffRepository:
         row = self.session.execute(select(handoffs).where(handoffs.c.id == ticket_id)).first()
         return _row(row) if row else None
 
-    def open_for(self, conversation_id: str) -> int | None:
-        """The open ticket of a conversation, if it has one."""
+    def open_for(self, conversation_id: str, customer_id: str | None) -> int | None:
+        """The open ticket of a conversation for this customer (or for no customer), if any."""
+        same_customer = (
+            handoffs.c.customer_id.is_(None) if customer_id is None else handoffs.c.customer_id == customer_id
+        )
         return self.session.execute(
             select(handoffs.c.id)
-            .where(handoffs.c.conversation_id == conversation_id, handoffs.c.status == "open")
+            .where(handoffs.c.conversation_id == conversation_id, handoffs.c.status == "open", same_customer)
             .order_by(handoffs.c.id)
             .limit(1)
         ).scalar()

@@ -274,12 +274,13 @@ def open_handoff(
 ) -> int:
     """A chat user asked for a person: open a ticket and tell operations, in one transaction.
 
-    A conversation has at most one open ticket: asking again (or a retry) returns that ticket and
-    tells nobody twice, so a conversation cannot flood the queue."""
+    A conversation has at most one open ticket per customer (a visitor who signs in later asks as
+    someone else): asking again, or a retry, returns that ticket and tells nobody twice, so a
+    conversation cannot flood the queue."""
     now = utcnow()
     customer_id = actor.customer_id if actor.role is Role.CUSTOMER else None
     with uow:
-        existing = uow.handoffs.open_for(conversation_id)
+        existing = uow.handoffs.open_for(conversation_id, customer_id)
         if existing is not None:
             return existing
         ticket_id = uow.handoffs.open(

@@ -67,3 +67,9 @@ def test_a_conversation_has_one_open_ticket_and_operations_hear_of_it_once(engin
     services.close_handoff(SqlAlchemyUnitOfWork(engine), first, OPS)
     assert ticket_for(engine, "C-007") != first  # closed: a new request opens a new ticket
     assert len(rows(engine, outbox, event_type="handoff_requested")) == 2
+
+
+def test_a_visitor_who_signs_in_and_asks_again_gets_a_ticket_of_their_own(engine):
+    visitor = ticket_for(engine, None)
+    customer = ticket_for(engine, "C-007")
+    assert customer != visitor and ticket_for(engine, "C-007") == customer
