@@ -4,7 +4,8 @@ One ``endpoints.yml`` serves every profile: Rasa refuses an unset ``${VAR}`` in 
 these classes (``type: bot.endpoints.EnvTrackerStore`` ...) and they read the environment when Rasa
 starts, by the rules of ``bot/endpoint_settings.py``: PostgreSQL, Redis and RabbitMQ when the variables
 name them, else SQLite under var/, in-memory locks and no broker. Each hands Rasa one of its own
-stores (SQLTrackerStore, RedisLockStore or InMemoryLockStore, PikaEventBroker or none), unchanged.
+stores (SQLTrackerStore, RedisLockStore or InMemoryLockStore, PikaEventBroker or none), unchanged;
+the PikaEventBroker runs on an event loop of its own (``bot/event_broker.py`` says why).
 
 Rasa loads this module at start-up in every profile, so it also installs the reply for a failed
 action server (``bot/action_fallback.py``): the action endpoint is the other half of endpoints.yml.
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.utils.endpoints import EndpointConfig
@@ -31,6 +31,7 @@ from bot.endpoint_settings import (
     redact,
     tracker_store_settings,
 )
+from bot.event_broker import ThreadedPikaEventBroker
 
 logger = logging.getLogger(__name__)
 
@@ -86,4 +87,5 @@ class EnvEventBroker(EventBroker):
             return None
         url = settings.pop("url")
         logger.info("event broker: RabbitMQ %s, queues %s", redact(url), settings["queues"])
-        return await PikaEventBroker.from_endpoint_config(EndpointConfig(url=url, **settings), event_loop)
+        # Rasa's PikaEventBroker, on a loop of its own (bot/event_broker.py says why).
+        return await ThreadedPikaEventBroker.connect(EndpointConfig(url=url, **settings))

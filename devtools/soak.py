@@ -13,6 +13,7 @@ Prints a table; exits 1 on failure.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -80,6 +81,8 @@ def process_name(pid: int) -> str:
     except OSError:
         return "?"
     text = " ".join(w.decode(errors="replace") for w in words if w)
+    if port := re.search(r"rasa run .*--port (\d+)", text):  # the replicas apart
+        return f"rasa:{port.group(1)}"
     for marker, name in (
         ("rasa_sdk", "actions"),
         ("actions", "actions"),
@@ -108,9 +111,10 @@ def rss_mb(pid: int) -> float | None:
 
 def converse(urls: dict[str, str], deadline: float, tally: Tally, index: int) -> None:
     order_id, email, lines = CUSTOMERS[index % len(CUSTOMERS)]
-    # In the prod profile the conversations are spread over both Rasa replicas, as a proxy would.
+    # In the prod profile the conversations are spread over both Rasa replicas, as a proxy would, and
+    # each replica gets both customers (both languages): a replica's growth is then not a language's.
     replicas = [urls[name] for name in ("rasa-1", "rasa-2") if name in urls] or [urls["rasa"]]
-    rasa = replicas[index % len(replicas)]
+    rasa = replicas[(index // len(CUSTOMERS)) % len(replicas)]
     session = requests.Session()
     token = session.post(
         f"{urls['orders']}/api/v1/auth/customer", json={"order_id": order_id, "email": email}, timeout=30
@@ -154,6 +158,9 @@ def main() -> int:
                 "ORDERS_PORT": str(free_port()),
                 "ACTIONS_PORT": str(free_port()),
                 "RASA_PORT": str(free_port()),
+                # the prod profile's second replicas: free ports too, not the first ones' next ports
+                "RASA_2_PORT": str(free_port()),
+                "ORDERS_2_PORT": str(free_port()),
                 "LLM_PORT": str(free_port()),
                 "ORDERBOT_SCHEDULER": "off",
                 **(

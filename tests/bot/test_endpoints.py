@@ -32,6 +32,7 @@ from bot.endpoint_settings import (
     tracker_store_settings,
 )
 from bot.endpoints import EnvEventBroker
+from bot.event_broker import ThreadedPikaEventBroker
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_VARIABLES = [
@@ -257,11 +258,16 @@ def test_with_variables_rasa_gets_redis_locks_and_a_rabbitmq_broker(clean_env, m
     locks = LockStore.create(endpoints.lock_store)  # RedisLockStore connects lazily
     assert type(locks) is RedisLockStore and locks.key_prefix == "orderbot:lock:"
     assert locks.red.connection_pool.connection_kwargs["db"] == 3
-    broker = asyncio.run(EventBroker.create(endpoints.event_broker))
-    assert type(broker) is PikaEventBroker and connected == [broker]
-    assert (broker.host, broker.port, broker.username, broker.password) == ("127.0.0.1", 5672, "u", "pw")
-    assert broker.queues == ["q1"] and broker.exchange_name == "rasa-exchange"
-    assert EnvEventBroker in EventBroker.__subclasses__()
+    threaded = asyncio.run(EventBroker.create(endpoints.event_broker))
+    try:
+        broker = threaded.broker  # Rasa's own, on a loop of its own (tests/bot/test_event_broker.py)
+        assert type(threaded) is ThreadedPikaEventBroker and type(broker) is PikaEventBroker
+        assert connected == [broker]
+        assert (broker.host, broker.port, broker.username, broker.password) == ("127.0.0.1", 5672, "u", "pw")
+        assert broker.queues == ["q1"] and broker.exchange_name == "rasa-exchange"
+        assert EnvEventBroker in EventBroker.__subclasses__()
+    finally:
+        asyncio.run(threaded.close())
 
 
 # --- against the real servers -------------------------------------------------------------------------
