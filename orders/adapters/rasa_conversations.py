@@ -1,14 +1,18 @@
-"""Rasa's HTTP API, as far as the order service uses it: resuming a conversation paused for a person.
+"""Rasa's HTTP API, as far as the order service uses it: a handoff's conversation, read and resumed.
 
 The assistant pauses a conversation when it opens a handoff ticket (the bot stays quiet while staff
-answer); closing the ticket appends Rasa's ``resume`` event to that conversation's tracker. Rasa must
-run with ``--enable-api --auth-token`` (the Procfile does, with ``RASA_AUTH_TOKEN``).
+answer); the console shows staff what was said (read from Rasa, whatever its tracker store: the
+SQLite file of `make run`, PostgreSQL in production), and closing the ticket appends Rasa's
+``resume`` event to that conversation's tracker. Rasa must run with ``--enable-api --auth-token``
+(the Procfile does, with ``RASA_AUTH_TOKEN``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -30,9 +34,42 @@ class RasaConversations:
         """None when either is unset: tickets still close, conversations stay as Rasa has them."""
         return cls(rasa_url, auth_token) if rasa_url and auth_token else None
 
+    def transcript(self, conversation_id: str, limit: int = 200) -> list[dict[str, Any]] | None:
+        """The customer's and the bot's messages, oldest first (the last ``limit``); None when Rasa
+        cannot be asked. Only speaker, text and time leave: the events' metadata holds the
+        customer's token."""
+        try:
+            response = requests.get(
+                self._tracker_url(conversation_id),
+                params={"token": self.auth_token, "include_events": "ALL"},
+                timeout=self.timeout_s,
+            )
+            events = response.json().get("events") if response.ok else None
+        except (requests.RequestException, ValueError, AttributeError) as problem:
+            log.warning("handoff: cannot read conversation %r from Rasa (%s)", conversation_id[:64], problem)
+            return None
+        if not isinstance(events, list):
+            log.warning(
+                "handoff: Rasa gave no events for %r (HTTP %s)", conversation_id[:64], response.status_code
+            )
+            return None
+        messages = []
+        for event in events:
+            if not isinstance(event, dict) or event.get("event") not in ("user", "bot"):
+                continue
+            text = event.get("text")
+            if isinstance(text, str) and text:
+                at = datetime.fromtimestamp(float(event.get("timestamp") or 0), timezone.utc)
+                speaker = "customer" if event["event"] == "user" else "bot"
+                messages.append({"speaker": speaker, "text": text, "at": at})
+        return messages[-limit:]
+
+    def _tracker_url(self, conversation_id: str) -> str:
+        return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/tracker"
+
     def resume(self, conversation_id: str) -> bool:
         """Let the bot answer ``conversation_id`` again; False (and a warning) when Rasa did not take it."""
-        url = f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/tracker/events"
+        url = f"{self._tracker_url(conversation_id)}/events"
         for attempt in range(1, self.attempts + 1):
             try:
                 response = requests.post(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
@@ -32,6 +31,7 @@ from flask import (
 from sqlalchemy import Engine, func, select
 
 from orders.adapters.orm import audit_log, imports, orders, outbox, settlements
+from orders.adapters.rasa_conversations import RasaConversations
 from orders.config import PROJECT_ROOT, Settings
 from orders.domain.access import Actor, Role, check_staff
 from orders.domain.labels import STATUS_LABELS
@@ -179,35 +179,7 @@ def notification_latency(engine: Engine, days: int, now: datetime | None = None)
     }
 
 
-# --- a handoff's conversation, read from Rasa's tracker store -------------------------------------
-
-
-def conversation_from_tracker(tracker_db: Path | None, conversation_id: str, limit: int = 200) -> list | None:
-    """The user's and the bot's messages of one conversation, oldest first; None without a store.
-
-    Only texts and times leave this function: the events' metadata holds the customer's token.
-    """
-    if tracker_db is None or not tracker_db.is_file():
-        return None
-    try:
-        with sqlite3.connect(f"file:{tracker_db}?mode=ro", uri=True, timeout=2) as connection:
-            rows = connection.execute(
-                "SELECT type_name, timestamp, data FROM events WHERE sender_id = ? "
-                "AND type_name IN ('user', 'bot') ORDER BY id DESC LIMIT ?",
-                (conversation_id, limit),
-            ).fetchall()
-    except sqlite3.Error:
-        return None
-    messages = []
-    for type_name, timestamp, data in reversed(rows):
-        try:
-            text = json.loads(data or "{}").get("text")
-        except ValueError:
-            continue
-        if text:
-            at = datetime.fromtimestamp(timestamp or 0, timezone.utc)
-            messages.append({"speaker": "customer" if type_name == "user" else "bot", "text": text, "at": at})
-    return messages
+# --- a handoff's conversation: what Rasa holds, and what staff answered ------------------------------
 
 
 def staff_answers(engine: Engine, ticket: dict[str, Any]) -> list[dict[str, Any]]:
@@ -254,7 +226,7 @@ def create_blueprint(
     engine: Engine, settings: Settings, environ: Mapping[str, str] = os.environ
 ) -> Blueprint:
     web = Blueprint("web", __name__, template_folder=str(SOURCE_DIR))
-    tracker_db = Path(environ["RASA_TRACKER_DB"]) if environ.get("RASA_TRACKER_DB") else None
+    conversations = RasaConversations.from_settings(settings.rasa_url, settings.rasa_auth_token)
 
     def actor() -> Actor:
         if "actor" not in g:
@@ -359,7 +331,7 @@ def create_blueprint(
             ticket = uow.handoffs.get(ticket_id)
         if ticket is None:
             return error(404, "ticket_not_found", f"No handoff ticket #{ticket_id}.")
-        messages = conversation_from_tracker(tracker_db, ticket["conversation_id"])
+        messages = conversations.transcript(ticket["conversation_id"]) if conversations else None
         items = sorted((messages or []) + staff_answers(engine, ticket), key=lambda m: m["at"])
         return jsonify(
             {

@@ -3,8 +3,6 @@ handoff answers reaching only the right customer, and who may call what."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -20,6 +18,7 @@ from orders.service_layer import services
 from orders.service_layer.bootstrap import import_from
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from tests.orders.conftest import HEADER, SHANGHAI, order_row, settings_for, write_csv
+from tests.platform_recorder import Recorder
 
 SAMPLES = PROJECT_ROOT / "data" / "samples" / "erp_orders.csv"
 OPS = Actor("ops", Role.OPERATIONS, Source.REST)
@@ -383,32 +382,40 @@ def test_handoff_answer_errors(app, client, sqlite_engine):
     assert outbox_rows(sqlite_engine, "handoff_reply") == []
 
 
-def make_tracker_store(path, sender_id: str) -> None:
-    """The events table of Rasa's SQL tracker store, as Rasa 3.6 writes it."""
-    with sqlite3.connect(path) as connection:
-        connection.execute(
-            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
-            "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
-            "action_name VARCHAR(255), data TEXT)"
-        )
+SECRET = "SECRET-TOKEN"  # a customer's token in the events' metadata: never shown to staff
+
+
+@pytest.fixture
+def rasa_api():
+    """Rasa's HTTP API on a loopback port, answering a tracker as Rasa 3.6 does (conv-1 only)."""
+    server = Recorder()
+
+    def tracker(request):
+        if request["query"].get("token") != "rasa-token":
+            return 401, {"message": "NotAuthenticated"}, {}
+        sender = request["path"].split("/")[2]
         events = [
-            (sender_id, "action", {"event": "action", "name": "action_listen"}),
-            (sender_id, "user", {"event": "user", "text": "人工", "metadata": {"token": "SECRET-TOKEN"}}),
-            (sender_id, "bot", {"event": "bot", "text": "Ticket #1 is open."}),
-            ("someone-else", "user", {"event": "user", "text": "not this one"}),
+            {"event": "action", "name": "action_listen", "timestamp": 1764000000.0},
+            {
+                "event": "user",
+                "text": "人工",
+                "timestamp": 1764000001.0,
+                "metadata": {"token": "SECRET-TOKEN"},
+            },
+            {"event": "bot", "text": "Ticket #1 is open.", "timestamp": 1764000002.0},
         ]
-        for number, (sender, type_name, data) in enumerate(events):
-            connection.execute(
-                "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (?, ?, ?, ?)",
-                (sender, type_name, 1764000000.0 + number, json.dumps(data)),
-            )
+        return 200, {"sender_id": sender, "events": events if sender == "conv-1" else []}, {}
+
+    server.answer = tracker
+    yield server
+    server.close()
 
 
-def test_staff_read_the_conversation_without_its_tokens(sqlite_engine, tmp_path, monkeypatch):
-    store = tmp_path / "rasa_tracker.db"
-    make_tracker_store(store, "conv-1")
-    monkeypatch.setenv("RASA_TRACKER_DB", str(store))
-    app = create_app(sqlite_engine, settings_for(str(sqlite_engine.url), tmp_path))
+def test_staff_read_the_conversation_without_its_tokens(sqlite_engine, tmp_path, rasa_api):
+    settings = settings_for(
+        str(sqlite_engine.url), tmp_path, RASA_URL=rasa_api.url, RASA_AUTH_TOKEN="rasa-token"
+    )
+    app = create_app(sqlite_engine, settings)
     client = app.test_client()
     ticket = open_ticket(sqlite_engine, "C-001")
     response = client.get(f"/api/v1/handoffs/{ticket}/conversation", headers=bearer(app, "operations"))
@@ -437,8 +444,7 @@ def test_staff_read_the_conversation_without_its_tokens(sqlite_engine, tmp_path,
     )
 
 
-def test_without_a_tracker_store_the_conversation_is_unavailable(sqlite_engine, tmp_path, monkeypatch):
-    monkeypatch.delenv("RASA_TRACKER_DB", raising=False)
+def test_without_rasa_the_conversation_is_unavailable(sqlite_engine, tmp_path):
     app = create_app(sqlite_engine, settings_for(str(sqlite_engine.url), tmp_path))
     ticket = open_ticket(sqlite_engine, "C-001")
     response = app.test_client().get(
