@@ -26,6 +26,16 @@ def _log_format(name: str) -> str:
     return name
 
 
+def _trusted_proxies(text: str) -> int:
+    try:
+        hops = int(text)
+    except ValueError:
+        hops = -1
+    if not 0 <= hops <= 5:
+        raise ValueError(f"ORDERBOT_TRUSTED_PROXIES must be a number of proxies from 0 to 5, not {text!r}")
+    return hops
+
+
 def _worker_class(name: str) -> str:
     if name not in ("gevent", "gthread"):
         raise ValueError(f"ORDERS_WORKER must be gevent or gthread, not {name!r}")
@@ -71,6 +81,9 @@ class Settings:
     rasa_url: str | None = None
     rasa_auth_token: str | None = None
     log_format: str = "text"  # json: one JSON object per log line, with the request id
+    # Proxies in front that set X-Forwarded-For/-Proto/-Host (nginx in docker-compose.yml: 1); 0
+    # trusts none of these headers (a direct client could forge them).
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -118,4 +131,5 @@ class Settings:
             rasa_url=env.get("RASA_URL") or None,
             rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
             log_format=_log_format(env.get("LOG_FORMAT", "text").strip().lower() or "text"),
+            trusted_proxies=_trusted_proxies(env.get("ORDERBOT_TRUSTED_PROXIES", "0").strip() or "0"),
         )

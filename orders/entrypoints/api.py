@@ -13,6 +13,7 @@ from flask import Flask, Response, g, jsonify, request
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from orders.adapters.carriers_file import load_carriers
 from orders.adapters.erp_csv import UnreadableFile
@@ -98,6 +99,15 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.json.ensure_ascii = False  # Chinese names and labels readable in the raw JSON
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
+    if settings.trusted_proxies:
+        # Behind a TLS-terminating proxy the request's scheme, host and client address are the
+        # proxy's; its X-Forwarded-* headers say what the browser used (the pages' hub URL and CSP).
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
     carriers = load_carriers(settings.carriers_file)
     signer = TokenSigner.from_settings(
         settings.jwt_secret, settings.var_dir, settings.token_minutes, settings.service_token

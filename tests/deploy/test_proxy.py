@@ -94,8 +94,8 @@ def test_websocket_routes_upgrade_and_stay_open():
     server = server_listening("80")
     routes = locations(server)
     assert ["1.1"] in args_of(server, "proxy_http_version")
-    (mapping,) = find(http_block(), "map")
-    assert mapping["args"] == ["$http_upgrade", "$connection_upgrade"]
+    maps = {tuple(item["args"]) for item in find(http_block(), "map")}
+    assert ("$http_upgrade", "$connection_upgrade") in maps
     for route in WEBSOCKET_ROUTES:
         block = routes[route]
         sent = headers(block)
@@ -116,6 +116,21 @@ def test_a_location_that_sets_headers_sets_all_of_them_again():
         own = set(headers(block))
         if own:
             assert inherited - {"connection"} <= own, f"{route} loses {inherited - own}"
+
+
+def test_the_browsers_scheme_reaches_the_order_service_behind_a_tls_terminator():
+    # ORDERBOT_TRUSTED_PROXIES=1 (docker-compose.yml) trusts this proxy's one X-Forwarded-Proto: it
+    # must carry what a TLS terminator in front said, and this proxy's own scheme only without one.
+    (mapping,) = [m for m in find(http_block(), "map") if m["args"][0] == "$http_x_forwarded_proto"]
+    assert {tuple(entry["args"]) for entry in mapping["block"]} == {
+        ("$http_x_forwarded_proto",),
+        ("$scheme",),
+    }
+    assert {entry["directive"] for entry in mapping["block"]} == {"default", ""}
+    server = server_listening("80")
+    for block in [server, *locations(server).values()]:
+        proto = headers(block).get("x-forwarded-proto")
+        assert proto in (None, "$forwarded_proto"), proto
 
 
 def test_socketio_is_sticky_across_both_rasa_replicas():

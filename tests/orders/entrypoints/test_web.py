@@ -76,6 +76,40 @@ def test_rasa_public_url_overrides_the_default(client, monkeypatch):
     assert "wss://chat.example.com" in client.get("/").headers["Content-Security-Policy"]
 
 
+FORWARDED = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "orders.example.com",
+    "X-Forwarded-For": "203.0.113.9",
+}
+
+
+def test_behind_a_trusted_proxy_the_page_uses_the_browsers_scheme_and_host(
+    sqlite_engine, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("RASA_PUBLIC_URL", "https://chat.example.com")
+    app = create_app(
+        sqlite_engine, settings_for(str(sqlite_engine.url), tmp_path, ORDERBOT_TRUSTED_PROXIES="1")
+    )
+    policy = (
+        app.test_client()
+        .get("/", headers={"Host": "orders:8080", **FORWARDED})
+        .headers["Content-Security-Policy"]
+    )
+    assert "wss://orders.example.com" in policy and "ws://orders:8080" not in policy
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(client, monkeypatch):
+    monkeypatch.setenv("RASA_PUBLIC_URL", "https://chat.example.com")
+    policy = client.get("/", headers={"Host": "orders:8080", **FORWARDED}).headers["Content-Security-Policy"]
+    assert "ws://orders:8080" in policy and "wss://orders.example.com" not in policy
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "9"])
+def test_a_wrong_number_of_trusted_proxies_is_refused_clearly(tmp_path, value):
+    with pytest.raises(ValueError, match="ORDERBOT_TRUSTED_PROXIES must be a number of proxies"):
+        settings_for("sqlite://", tmp_path, ORDERBOT_TRUSTED_PROXIES=value)
+
+
 def test_rasa_url_is_escaped_in_the_page(client, monkeypatch):
     monkeypatch.setenv("RASA_PUBLIC_URL", 'http://x"><script>alert(1)</script>')
     html = client.get("/").get_data(as_text=True)
