@@ -133,45 +133,50 @@ def test_postgresql_restarted_during_writes(tmp_path):
         server = ServerProcess(url, tmp_path, ORDERBOT_JWT_SECRET=SECRET).start()
         subscriber = Subscriber(server.url)
         writer = Writer(server.url)
-        try:
-            subscriber.start()
-            writer.start()
-            assert _wait_for(lambda: len(writer.created) >= 5, 20)
-            subprocess.run(["pg_ctlcluster", version, cluster, "stop", "-m", "fast"], check=True)
+        try:  # the server goes whatever fails (a failed assertion left one running)
             try:
-                time.sleep(2)
-                failed_while_down = len(writer.failures)
+                subscriber.start()
+                writer.start()
+                assert _wait_for(lambda: len(writer.created) >= 5, 20)
+                subprocess.run(["pg_ctlcluster", version, cluster, "stop", "-m", "fast"], check=True)
+                try:
+                    time.sleep(2)
+                    failed_while_down = len(writer.failures)
+                finally:
+                    subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
+                assert failed_while_down > 0, "nothing failed while PostgreSQL was down?"
+                before = len(writer.created)
+                assert _wait_for(lambda: len(writer.created) >= before + 5, 30), "the service did not recover"
             finally:
-                subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
-            assert failed_while_down > 0, "nothing failed while PostgreSQL was down?"
-            before = len(writer.created)
-            assert _wait_for(lambda: len(writer.created) >= before + 5, 30), "the service did not recover"
-        finally:
-            writer.stopping.set()
-            writer.join(timeout=15)
+                writer.stopping.set()
+                writer.join(timeout=15)
 
-        engine = database.make_engine(url)
-        try:
-            with engine.connect() as connection:
-                stored = set(connection.execute(select(handoffs.c.id)).scalars())
-                events = connection.execute(
-                    select(func.count()).select_from(outbox).where(outbox.c.event_type == "handoff_requested")
-                ).scalar_one()
+            engine = database.make_engine(url)
+            try:
+                with engine.connect() as connection:
+                    stored = set(connection.execute(select(handoffs.c.id)).scalars())
+                    events = connection.execute(
+                        select(func.count())
+                        .select_from(outbox)
+                        .where(outbox.c.event_type == "handoff_requested")
+                    ).scalar_one()
+            finally:
+                engine.dispose()
+            assert not writer.unclean, writer.unclean[:3]
+            assert set(writer.created) <= stored  # every answered change is stored
+            assert events == len(stored)  # each stored change has its event, and no event lacks its change
+            arrived = _wait_for(lambda: set(subscriber.tickets) >= stored, 30)
+            subscriber.stopping.set()
+            subscriber.join(timeout=5)
+            received = subscriber.tickets
+            assert arrived, (
+                f"{len(stored - set(received))} of {len(stored)} events never arrived "
+                f"({subscriber.reconnects} reconnections)"
+            )
+            assert len(received) == len(set(received)), "an event was delivered twice"
         finally:
-            engine.dispose()
-        assert not writer.unclean, writer.unclean[:3]
-        assert set(writer.created) <= stored  # every answered change is stored
-        assert events == len(stored)  # each stored change has its event, and no event lacks its change
-        arrived = _wait_for(lambda: set(subscriber.tickets) >= stored, 30)
-        subscriber.stopping.set()
-        subscriber.join(timeout=5)
-        received = subscriber.tickets
-        assert arrived, (
-            f"{len(stored - set(received))} of {len(stored)} events never arrived "
-            f"({subscriber.reconnects} reconnections)"
-        )
-        assert len(received) == len(set(received)), "an event was delivered twice"
-        server.stop()
+            subscriber.stopping.set()
+            server.stop()
 
 
 def test_redis_stopped_under_two_hubs(tmp_path):
