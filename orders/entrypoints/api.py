@@ -122,6 +122,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     # First of the request hooks: the request id is set before anything else logs.
     register_observability(app, engine, log_access=settings.log_format == "json")
     conversations = RasaConversations.from_settings(settings.rasa_url, settings.rasa_auth_token)
+    app.extensions["orderbot"]["conversations"] = conversations  # the console reads transcripts with it
 
     def new_uow() -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(engine)  # one per use: a unit of work holds one thread's session

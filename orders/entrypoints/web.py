@@ -31,7 +31,6 @@ from flask import (
 from sqlalchemy import Engine, func, select
 
 from orders.adapters.orm import audit_log, imports, orders, outbox, settlements
-from orders.adapters.rasa_conversations import RasaConversations
 from orders.config import PROJECT_ROOT, Settings
 from orders.domain.access import Actor, Role, check_staff
 from orders.domain.labels import STATUS_LABELS
@@ -226,7 +225,6 @@ def create_blueprint(
     engine: Engine, settings: Settings, environ: Mapping[str, str] = os.environ
 ) -> Blueprint:
     web = Blueprint("web", __name__, template_folder=str(SOURCE_DIR))
-    conversations = RasaConversations.from_settings(settings.rasa_url, settings.rasa_auth_token)
 
     def actor() -> Actor:
         if "actor" not in g:
@@ -331,6 +329,7 @@ def create_blueprint(
             ticket = uow.handoffs.get(ticket_id)
         if ticket is None:
             return error(404, "ticket_not_found", f"No handoff ticket #{ticket_id}.")
+        conversations = current_app.extensions["orderbot"]["conversations"]  # create_app's, shared
         messages = conversations.transcript(ticket["conversation_id"]) if conversations else None
         items = sorted((messages or []) + staff_answers(engine, ticket), key=lambda m: m["at"])
         return jsonify(
