@@ -10,7 +10,6 @@ number, ...) and messages without any word (digits, emoji) are left alone.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -22,6 +21,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.model_files import load_json, save_json
+
 # Chinese modal particles: they carry no meaning of their own ("啊吧啊吧" is babble).
 PARTICLES = frozenset("啊吧呀呢哦喔啦嘛哇呃额哎唉噢")
 _WORD = re.compile(r"[^\W\d_]", re.UNICODE)  # a token with at least one letter (Latin or CJK)
@@ -31,6 +32,11 @@ FILE = "vocabulary.json"
 
 def _words(tokens: list[Any]) -> list[str]:
     return [t.text.lower() for t in tokens if _WORD.search(t.text)]
+
+
+def content_words(words: list[str]) -> list[str]:
+    """``words`` without the ones made only of particles."""
+    return [w for w in words if not all(ch in PARTICLES for ch in w)]
 
 
 def _one_edit_apart(a: str, b: str) -> bool:
@@ -83,19 +89,13 @@ class UnknownWordsFallback(GraphComponent):
 
     @classmethod
     def load(cls, config, model_storage, resource, execution_context, **kwargs) -> UnknownWordsFallback:
-        try:
-            with model_storage.read_from(resource) as path:
-                vocabulary = json.loads((path / FILE).read_text(encoding="utf-8"))
-        except (ValueError, FileNotFoundError):
-            vocabulary = []
-        return cls(config, model_storage, resource, vocabulary)
+        return cls(config, model_storage, resource, load_json(model_storage, resource, FILE, []))
 
     def train(self, training_data: TrainingData) -> Resource:
         vocabulary = set()
         for example in training_data.training_examples:
             vocabulary.update(_words(example.get(TEXT_TOKENS) or []))
-        with self._storage.write_to(self._resource) as path:
-            (path / FILE).write_text(json.dumps(sorted(vocabulary), ensure_ascii=False), encoding="utf-8")
+        save_json(self._storage, self._resource, FILE, sorted(vocabulary))
         return self._resource
 
     def known(self, word: str) -> bool:
@@ -118,7 +118,7 @@ class UnknownWordsFallback(GraphComponent):
         ):
             return False
         words = _words(message.get(TEXT_TOKENS) or [])
-        content = [w for w in words if not all(ch in PARTICLES for ch in w)]
+        content = content_words(words)
         if not words:
             return False
         return not any(self.known(w) for w in content)

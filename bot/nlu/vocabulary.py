@@ -17,7 +17,6 @@ paraphrase), and does not take every new word for out of scope.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -31,14 +30,15 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.unknown_words import PARTICLES, _words
+from bot.nlu.model_files import load_json, save_json
+from bot.nlu.unknown_words import _words, content_words
 
 FILE = "vocabulary.json"
 
 
-def content_words(message: Message) -> list[str]:
+def message_words(message: Message) -> list[str]:
     """The message's words with a letter in them (not numbers), particles aside, lower case."""
-    return [w for w in _words(message.get(TEXT_TOKENS) or []) if not all(ch in PARTICLES for ch in w)]
+    return content_words(_words(message.get(TEXT_TOKENS) or []))
 
 
 def overlap(
@@ -106,26 +106,21 @@ class VocabularyFeaturizer(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> VocabularyFeaturizer:
-        try:
-            with model_storage.read_from(resource) as path:
-                frequencies = json.loads((path / FILE).read_text(encoding="utf-8"))
-        except (ValueError, FileNotFoundError):
-            frequencies = {}
+        frequencies = load_json(model_storage, resource, FILE, {})
         return cls(config, model_storage, resource, execution_context.node_name, frequencies)
 
     def train(self, training_data: TrainingData) -> Resource:
         counts: dict[str, Counter[str]] = {}
         for example in training_data.intent_examples:
-            counts.setdefault(example.get(INTENT), Counter()).update(set(content_words(example)))
+            counts.setdefault(example.get(INTENT), Counter()).update(set(message_words(example)))
         self.frequencies = {intent: dict(sorted(c.items())) for intent, c in sorted(counts.items())}
         self.intents = sorted(self.frequencies)
-        with self._storage.write_to(self._resource) as path:
-            (path / FILE).write_text(json.dumps(self.frequencies, ensure_ascii=False), encoding="utf-8")
+        save_json(self._storage, self._resource, FILE, self.frequencies)
         return self._resource
 
     def _add(self, message: Message, own_intent: str | None) -> None:
         values = overlap(
-            content_words(message),
+            message_words(message),
             self.frequencies,
             self.intents,
             self._config["out_of_scope_intent"],
