@@ -85,7 +85,7 @@ def open_csv(path: Path, on_bytes: Callable[[int], object] | None = None) -> Ite
         def rows() -> Iterator[tuple[int, list[str]]]:
             try:
                 for cells in reader:
-                    if cells and any(cells):
+                    if cells and (cells[0] or any(cells)):  # skip blank lines, cheaply
                         yield reader.line_num, cells
             except UnicodeDecodeError:
                 raise UnreadableFile(

@@ -35,6 +35,10 @@ class Money(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: Decimal | None, dialect) -> int | None:
+        return self.cents(value)
+
+    @staticmethod
+    def cents(value: Decimal | None) -> int | None:
         return None if value is None else int(value.scaleb(2).to_integral_exact())
 
     def process_result_value(self, value: int | None, dialect) -> Decimal | None:
@@ -88,10 +92,8 @@ orders = Table(
     Column("tracking_number", String(64)),
     Column("freight", Money),
     Column("shipped_at", UTCDateTime),
-    Column("source_updated_at", UTCDateTime, nullable=False),
-    Column(
-        "match_key", String(40), nullable=False
-    ),  # hash of order number, customer id, order date  # the ERP's own last-update time
+    Column("source_updated_at", UTCDateTime, nullable=False),  # the ERP's own last-update time
+    Column("match_key", String(40), nullable=False),  # hash of order number, customer id, order date
     Column("version", Integer, nullable=False),
 )
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Table, and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy import Column, Date, Table, and_, func, insert, or_, select, true, type_coerce, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from orders.adapters.orm import (
+    Money,
     UTCDateTime,
     audit_log,
     conversation_events,
@@ -141,108 +143,129 @@ class SqlAlchemyOrderRepository:
 
     # --- bulk import ----------------------------------------------------------------------------
 
-    def source_versions(self, order_ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
-        """(ERP update time, match key) of each already stored order among ``order_ids``."""
+    def source_versions(self, order_ids: Iterable[str]) -> dict[str, tuple[Any, str]]:
+        """(ERP update time as the driver returns it, match key) of each stored order among
+        ``order_ids``: comparable with the rows ``ImportedRows`` makes without converting either."""
         ids = list(order_ids)
         if not ids:
             return {}
+        raw_updated = type_coerce(orders.c.source_updated_at, NullType())  # no result processing
         rows = self.session.execute(
-            select(orders.c.order_id, orders.c.source_updated_at, orders.c.match_key).where(
-                orders.c.order_id.in_(ids)
-            )
+            select(orders.c.order_id, raw_updated, orders.c.match_key).where(orders.c.order_id.in_(ids))
         )
         return {order_id: (updated, key) for order_id, updated, key in rows}
 
-    def insert_imported(self, records: Sequence[OrderRecord], now: datetime) -> None:
-        if not records:
+    def insert_imported(self, rows: Sequence[tuple]) -> None:
+        """Insert new orders: ``rows`` as ``ImportedRows`` makes them."""
+        if rows:
+            write_driver_rows(self.session.connection(), orders, IMPORTED_COLUMNS, rows)
+
+    def update_imported(self, rows: Sequence[tuple]) -> None:
+        """Overwrite the imported fields of stored orders (never their workflow state or shipment):
+        ``rows`` as ``ImportedRows`` makes them; each order's version goes up by one."""
+        if not rows:
             return
-        rows = [
-            [
+        connection = self.session.connection()
+        quote = connection.dialect.identifier_preparer.quote
+        marker = _marker(connection.dialect)
+        assignments = ", ".join(f"{quote(name)} = {marker}" for name in _UPDATED_BY_IMPORT)
+        statement = (
+            f"UPDATE {connection.dialect.identifier_preparer.format_table(orders)} SET {assignments}, "
+            f"{quote('version')} = {quote('version')} + 1 WHERE {quote('order_id')} = {marker}"
+        )
+        at = [IMPORTED_COLUMNS.index(name) for name in (*_UPDATED_BY_IMPORT, "order_id")]
+        connection.exec_driver_sql(statement, [tuple(row[i] for i in at) for row in rows])
+
+
+# What an import overwrites in a stored order: its ERP fields, and when it (and the ERP) changed it.
+_UPDATED_BY_IMPORT = (*IMPORTED_FIELDS, "payment_status", "source_updated_at", "updated_at")
+
+
+class ImportedRows:
+    """Turns cleaned records into rows of ``IMPORTED_COLUMNS`` as the driver takes them.
+
+    Each column's value is converted once by that column type's own bind processor (the same values
+    reach the database as through SQLAlchemy), without SQLAlchemy's per-parameter work: an import of
+    100,000 rows spent most of its time there. What is the same for every row of a batch (its write
+    time, the version, the states) is converted once. Needs only the dialect, not a connection, so
+    the rows can be made in another process than the one that writes them.
+    """
+
+    def __init__(self, dialect) -> None:
+        def converter(name: str) -> Callable[[Any], Any]:
+            return _bind_converter(orders.c[name], dialect) or _unchanged
+
+        self._text = {name: converter(name) for name in ("amount", "created_at", "paid_at", "due_date")}
+        self._now = converter("updated_at")
+        self._version = converter("version")(1)
+        to_status, to_payment = converter("status"), converter("payment_status")
+        self._status = {state: to_status(initial_status(state)) for state in (None, *OrderStatus)}
+        self._payment = {paid: to_payment(payment_status_for(paid)) for paid in (None, _A_PAYMENT_TIME)}
+
+    def __call__(self, records: Iterable[OrderRecord], now: datetime) -> list[tuple]:
+        amount, time, paid_time, day = self._text.values()
+        statuses, unpaid, paid = self._status, self._payment[None], self._payment[_A_PAYMENT_TIME]
+        written, version = self._now(now), self._version
+        return [
+            (
                 r.order_id,
                 r.customer_id,
                 r.customer_name,
                 r.email,
                 r.phone,
-                r.amount,
+                amount(r.amount),
                 r.currency,
-                initial_status(r.status),
-                payment_status_for(r.paid_at),
-                r.created_at,
-                now,
-                r.paid_at,
-                r.due_date,
-                r.updated_at,
+                statuses[r.status],
+                unpaid if r.paid_at is None else paid,
+                time(r.created_at),
+                written,
+                None if r.paid_at is None else paid_time(r.paid_at),
+                None if r.due_date is None else day(r.due_date),
+                time(r.updated_at),
                 r.match_key,
-                1,
-            ]
+                version,
+            )
             for r in records
         ]
-        bulk_insert(self.session.connection(), orders, IMPORTED_COLUMNS, rows)
-
-    def update_imported(self, records: Sequence[OrderRecord], now: datetime) -> None:
-        if not records:
-            return
-        statement = (
-            update(orders)
-            .where(orders.c.order_id == bindparam("b_order_id"))
-            .values(
-                {name: bindparam(f"b_{name}") for name in IMPORTED_FIELDS}
-                | {
-                    "payment_status": bindparam("b_payment_status"),
-                    "source_updated_at": bindparam("b_source_updated_at"),
-                    "updated_at": now,
-                    "version": orders.c.version + 1,
-                }
-            )
-        )
-        self.session.connection().execute(
-            statement,
-            [
-                {f"b_{name}": getattr(r, name) for name in IMPORTED_FIELDS}
-                | {
-                    "b_order_id": r.order_id,
-                    "b_payment_status": payment_status_for(r.paid_at),
-                    "b_source_updated_at": r.updated_at,
-                }
-                for r in records
-            ],
-        )
 
 
-def bulk_insert(connection: Connection, table: Table, names: Sequence[str], rows: list[list[Any]]) -> None:
-    """Insert ``rows`` (lists of the values of the columns ``names``, converted in place) straight
-    through the driver, as a raw Core ``executemany`` would but without its per-parameter work: each
-    column's value is converted once by that column type's own bind processor (the same values reach
-    the database), and the statement is built once. An import of 100,000 rows spent most of its
-    time in SQLAlchemy's parameter handling before."""
+_A_PAYMENT_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)  # any: only paid or not matters
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def write_driver_rows(
+    connection: Connection, table: Table, names: Sequence[str], rows: Sequence[tuple]
+) -> None:
+    """Insert ``rows`` (driver-level values of the columns ``names``) straight through the driver,
+    in the connection's transaction, with a statement built once."""
     dialect = connection.dialect
-    converters = [
-        (index, converter)
-        for index, name in enumerate(names)
-        if (converter := _bind_converter(table.c[name], dialect)) is not None
-    ]
-    values = []
-    for row in rows:
-        for index, converter in converters:
-            row[index] = converter(row[index])
-        values.append(tuple(row))
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     target = dialect.identifier_preparer.format_table(table)
     if dialect.driver == "psycopg2":
         from psycopg2.extras import execute_values
 
         with connection.connection.cursor() as cursor:  # the same transaction
-            execute_values(cursor, f"INSERT INTO {target} ({columns}) VALUES %s", values, page_size=1000)
+            execute_values(cursor, f"INSERT INTO {target} ({columns}) VALUES %s", rows, page_size=1000)
         return
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    markers = ", ".join([marker] * len(names))
-    connection.exec_driver_sql(f"INSERT INTO {target} ({columns}) VALUES ({markers})", values)
+    markers = ", ".join([_marker(dialect)] * len(names))
+    connection.exec_driver_sql(f"INSERT INTO {target} ({columns}) VALUES ({markers})", list(rows))
+
+
+def _marker(dialect) -> str:
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 def _bind_converter(column: Column, dialect) -> Any:
     """What a column's type does to a Python value on its way to ``dialect``'s driver."""
     if isinstance(column.type, UTCDateTime) and dialect.name == "sqlite":
         return _sqlite_utc_text  # the text SQLAlchemy's SQLite DATETIME writes, built in C
+    if isinstance(column.type, Date) and dialect.name == "sqlite":
+        return date.isoformat  # SQLite DATE's "%(year)04d-%(month)02d-%(day)02d", built in C
+    if isinstance(column.type, Money):
+        return Money.cents  # the same, without TypeDecorator's wrapper call
     return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 

@@ -200,8 +200,11 @@ class RecordCleaner:
         keys = [key for _, key in present]
         getter = itemgetter(*keys)
         self._fetch = getter if len(keys) > 1 else (lambda row: (getter(row),))
+        # The present values in field order, with "" (appended last) for the fields the source lacks.
+        where = dict(zip(self._slots, range(len(keys)), strict=True))
+        self._place = itemgetter(*(where.get(slot, len(keys)) for slot in range(len(FIELDS))))
 
-    def cells(self, row) -> list[str]:
+    def cells(self, row) -> tuple[str, ...]:
         """The row's text for each of ``FIELDS``, stripped; "" where the source has no such cell."""
         try:
             values = self._fetch(row)
@@ -209,10 +212,8 @@ class RecordCleaner:
             values = [_text(_get(row, self._keys[FIELDS[slot]])) for slot in self._slots]
         else:
             values = [v.strip() if type(v) is str else _text(v) for v in values]
-        cells = [""] * len(FIELDS)
-        for slot, value in zip(self._slots, values, strict=True):
-            cells[slot] = value
-        return cells
+        values.append("")
+        return self._place(values)
 
     def __call__(self, row) -> OrderRecord:
         (

@@ -71,6 +71,8 @@ def _cmd_import(settings: Settings, args) -> int:
     path = Path(args.source)
     size = path.stat().st_size if path.is_file() else None
     engine = _engine(settings)
+    # No monitor thread: an import forks its reader where the process has a single thread.
+    tqdm.monitor_interval = 0
     with tqdm(total=size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr) as bar:
         try:
             report = import_from(

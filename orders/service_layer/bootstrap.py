@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from orders.adapters import database
 from orders.adapters.erp_sources import open_source
 from orders.adapters.orm import orders
-from orders.service_layer.importing import ImportReport, import_orders
+from orders.service_layer.importing import BytesRead, ImportReport, import_orders
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,10 @@ def import_from(
     on_bytes=None,
     **kwargs,
 ) -> ImportReport:
-    """Import from a file (CSV, JSON, JSON Lines, XLSX) or a configured source (HTTP API, SQL query)."""
-    with open_source(str(name_or_path), sources or {}, on_bytes=on_bytes) as source:
+    """Import from a file (CSV, JSON, JSON Lines, XLSX) or a configured source (HTTP API, SQL query).
+    ``on_bytes`` gets the bytes of a file read, after each batch is written."""
+    bytes_read = BytesRead()
+    with open_source(str(name_or_path), sources or {}, on_bytes=bytes_read.add) as source:
         return import_orders(
             SqlAlchemyUnitOfWork(engine),
             source.label,
@@ -36,6 +38,8 @@ def import_from(
             default_tz,
             by_name=source.by_name,
             mapping={**source.mapping, **(mapping or {})},
+            bytes_read=bytes_read,
+            on_bytes=on_bytes,
             **kwargs,
         )
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone, tzinfo
 from itertools import islice
 from typing import Any
 
+from orders.adapters.repository import IMPORTED_COLUMNS, ImportedRows
 from orders.domain.erp_record import InvalidRecord, OrderRecord, RecordCleaner, merged_mapping, resolve_header
+from orders.service_layer.child_process import can_fork, items_from_child
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
-# Rows per transaction: each commit costs a WAL write (and on SQLite now and then a checkpoint), so
-# larger batches import faster; 10,000 cleaned rows stay well under the memory bound.
-BATCH_SIZE = 10_000
+# Rows per transaction, and per hand-over from the reading process to the writing one. Smaller
+# batches keep both busy for more of the import (the first batch's cleaning and the last one's
+# writing do not overlap) and fit the pipe whole; commits cost too much below a few thousand rows.
+BATCH_SIZE = 3_000
 MAX_REPORTED_PROBLEMS = 100
 
 
@@ -86,6 +89,60 @@ def _clean_batch(
     return len(batch), latest, lines, quarantine
 
 
+class BytesRead:
+    """How much of the source has been read, handed on batch by batch (for a progress bar; the
+    reading may happen in another process)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+
+    def add(self, count: int) -> None:
+        self._count += count
+
+    def take(self) -> int:
+        count, self._count = self._count, 0
+        return count
+
+
+@dataclass
+class PreparedBatch:
+    """A batch cleaned and ready to write: what crosses from the reading process to the writing one,
+    so plain tuples of strings and numbers (cheap to pickle)."""
+
+    rows: int  # rows of the source in the batch, valid or not
+    orders: list[tuple[int, tuple]]  # (line, row as ImportedRows makes it): latest of each order number
+    quarantine: list[tuple[int, str, Any]]
+    bytes_read: int
+
+
+def _prepared_batches(
+    rows: Iterable[tuple[int, Any]],
+    header: list[Any],
+    by_name: bool,
+    clean: RecordCleaner,
+    make_rows: ImportedRows,
+    batch_size: int,
+    bytes_read: BytesRead | None,
+) -> Iterator[PreparedBatch]:
+    """Read, clean and convert the source a batch at a time: everything an import does but write."""
+    for batch in batched(rows, batch_size):
+        batch_rows, latest, lines, quarantine = _clean_batch(batch, header, by_name, clean)
+        records = list(latest.values())
+        prepared = make_rows(records, datetime.now(timezone.utc))
+        yield PreparedBatch(
+            batch_rows,
+            [(lines[r.order_id], row) for r, row in zip(records, prepared, strict=True)],
+            quarantine,
+            bytes_read.take() if bytes_read else 0,
+        )
+
+
+_ORDER_ID, _CUSTOMER_ID, _CREATED_AT, _SOURCE_UPDATED_AT, _MATCH_KEY = (
+    IMPORTED_COLUMNS.index(name)
+    for name in ("order_id", "customer_id", "created_at", "source_updated_at", "match_key")
+)
+
+
 def import_orders(
     uow: SqlAlchemyUnitOfWork,
     source: str,
@@ -98,6 +155,9 @@ def import_orders(
     actor: str = "import",
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[ImportReport], object] | None = None,
+    bytes_read: BytesRead | None = None,
+    on_bytes: Callable[[int], object] | None = None,
+    clean_in_child: bool | None = None,
 ) -> ImportReport:
     """Import ``rows`` into the store; each batch is one transaction, so a crash leaves whole batches and
     a re-run completes the job (what is stored already is unchanged).
@@ -105,42 +165,54 @@ def import_orders(
     A stored order is updated only when the source says it changed later than the version we hold
     (across sources too: the most recently updated wins). A row whose order number is stored for
     another customer or order date (the seed's match hash differs) is quarantined, never merged.
+
+    ``clean_in_child``: read and clean in a forked child process while this one writes (two cores at
+    work); None does so where forking is safe. ``bytes_read`` counts what the source reader reads;
+    ``on_bytes`` gets it after each batch is written.
     """
     columns = resolve_header(header, merged_mapping(mapping), by_name=by_name)
     clean = RecordCleaner(columns, default_tz)
+    make_rows = ImportedRows(uow.engine.dialect)
     report = ImportReport(source=source)
     with uow:
         report.import_id = uow.imports.start(source, actor, datetime.now(timezone.utc))
         uow.commit()
-    for batch in batched(rows, batch_size):
-        batch_rows, latest, lines, quarantine = _clean_batch(batch, header, by_name, clean)
-        now = datetime.now(timezone.utc)
+
+    def produce() -> Iterator[PreparedBatch]:
+        return _prepared_batches(rows, header, by_name, clean, make_rows, batch_size, bytes_read)
+
+    if clean_in_child is None:
+        clean_in_child = can_fork()
+    batches = items_from_child(produce, "orderbot import reader") if clean_in_child else produce()
+    for batch in batches:
         with uow:
-            stored = uow.orders.source_versions(latest)
-            new, changed = [], []
-            for record in latest.values():
-                held = stored.get(record.order_id)
+            # Compared as the driver holds them (text on SQLite, naive UTC on PostgreSQL): one format
+            # is written for every order, so they order as the times they stand for.
+            stored = uow.orders.source_versions(row[_ORDER_ID] for _, row in batch.orders)
+            new, changed, quarantine = [], [], batch.quarantine
+            for line, row in batch.orders:
+                held = stored.get(row[_ORDER_ID])
                 if held is None:
-                    new.append(record)
-                elif held[1] and held[1] != record.match_key:
+                    new.append(row)
+                elif held[1] and held[1] != row[_MATCH_KEY]:
                     quarantine.append(
                         (
-                            lines[record.order_id],
-                            f"order number {record.order_id} is stored for another customer or order date",
+                            line,
+                            f"order number {row[_ORDER_ID]} is stored for another customer or order date",
                             {
-                                "order_id": record.order_id,
-                                "customer_id": record.customer_id,
-                                "created_at": record.created_at.isoformat(),
+                                "order_id": row[_ORDER_ID],
+                                "customer_id": row[_CUSTOMER_ID],
+                                "created_at": str(row[_CREATED_AT]),
                             },
                         )
                     )
-                elif record.updated_at > held[0]:
-                    changed.append(record)
-            uow.orders.insert_imported(new, now)
-            uow.orders.update_imported(changed, now)
+                elif row[_SOURCE_UPDATED_AT] > held[0]:
+                    changed.append(row)
+            uow.orders.insert_imported(new)
+            uow.orders.update_imported(changed)
             uow.imports.quarantine(report.import_id, source, quarantine)
             uow.commit()
-        report.rows += batch_rows
+        report.rows += batch.rows
         report.inserted += len(new)
         report.updated += len(changed)
         report.quarantined += len(quarantine)
@@ -148,6 +220,8 @@ def import_orders(
         for line, reason, _ in sorted(quarantine, key=lambda q: q[0]):
             if len(report.problems) < MAX_REPORTED_PROBLEMS:
                 report.problems.append(RowProblem(row=line, reason=reason))
+        if on_bytes and batch.bytes_read:
+            on_bytes(batch.bytes_read)
         if on_batch:
             on_batch(report)
     with uow:

@@ -1,59 +1,114 @@
-"""The import's bulk insert writes exactly what SQLAlchemy's own insert writes for the same values."""
+"""The import's driver-level rows store exactly what SQLAlchemy's own insert stores for the same values."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import insert, select, text
 
 from orders.adapters.orm import orders
-from orders.adapters.repository import IMPORTED_COLUMNS, SqlAlchemyOrderRepository, bulk_insert
+from orders.adapters.repository import (
+    IMPORTED_COLUMNS,
+    ImportedRows,
+    SqlAlchemyOrderRepository,
+    write_driver_rows,
+)
 from orders.domain.erp_record import OrderRecord
 from orders.domain.model import OrderStatus
 from tests.orders.conftest import SHANGHAI
 
+WRITTEN = datetime(2026, 11, 4, 1, 0, tzinfo=timezone.utc)
 
-def _values(order_id: str) -> dict:
-    return {
+
+def _record(order_id: str, **changes) -> OrderRecord:
+    fields = {
         "order_id": order_id,
         "customer_id": "C-1",
         "customer_name": "李娜 Li Na",
-        "email": "li@example.com",
-        "phone": None,
         "amount": Decimal("1234.50"),
         "currency": "CNY",
-        "status": OrderStatus.CONFIRMED,
-        "payment_status": "unpaid",
         "created_at": datetime(2026, 11, 3, 8, 5, 9, 120, tzinfo=SHANGHAI),
-        "updated_at": datetime(2026, 11, 4, 1, 0, tzinfo=timezone.utc),
+        "updated_at": datetime(2026, 11, 3, 23, 59, 59, tzinfo=SHANGHAI),
+        "email": "li@example.com",
+        "phone": None,
         "paid_at": None,
         "due_date": date(2026, 12, 31),
-        "source_updated_at": datetime(2026, 11, 3, 23, 59, 59, tzinfo=SHANGHAI),
-        "match_key": "0" * 40,
+        "status": OrderStatus.CONFIRMED,
+    }
+    return OrderRecord(**(fields | changes))
+
+
+def _core_values(record: OrderRecord) -> dict:
+    """The same order as SQLAlchemy's insert takes it (Python values, converted by the column types)."""
+    return {
+        "order_id": record.order_id,
+        "customer_id": record.customer_id,
+        "customer_name": record.customer_name,
+        "email": record.email,
+        "phone": record.phone,
+        "amount": record.amount,
+        "currency": record.currency,
+        "status": record.status or OrderStatus.PENDING_CONFIRMATION,
+        "payment_status": "paid" if record.paid_at else "unpaid",
+        "created_at": record.created_at,
+        "updated_at": WRITTEN,
+        "paid_at": record.paid_at,
+        "due_date": record.due_date,
+        "source_updated_at": record.updated_at,
+        "match_key": record.match_key,
         "version": 1,
     }
 
 
-def test_bulk_insert_stores_the_same_values_as_a_core_insert(engine):
+COMPARED = (
+    "SELECT order_id, amount, status, payment_status, created_at, updated_at, paid_at, due_date, "
+    "source_updated_at, match_key, version FROM orders"
+)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"paid_at": datetime(2026, 11, 5, 12, 30, 0, 5, tzinfo=SHANGHAI), "status": None, "due_date": None}],
+    ids=["unpaid", "paid"],
+)
+def test_imported_rows_store_the_same_values_as_a_core_insert(engine, changes):
+    core, bulk = _record("SO-CORE", **changes), _record("SO-BULK", **changes)
     with engine.begin() as connection:
-        connection.execute(insert(orders), [_values("SO-CORE")])
-        bulk_insert(connection, orders, IMPORTED_COLUMNS, [list(_values("SO-BULK").values())])
+        connection.execute(insert(orders), [_core_values(core)])
+        rows = ImportedRows(connection.dialect)([bulk], WRITTEN)
+        write_driver_rows(connection, orders, IMPORTED_COLUMNS, rows)
     with engine.connect() as connection:
         # the raw stored values (text on SQLite), not what the types make of them on reading
-        raw = {
-            row[0]: row[1:]
-            for row in connection.execute(
-                text(
-                    "SELECT order_id, amount, status, created_at, updated_at, due_date, source_updated_at "
-                    "FROM orders"
-                )
-            )
-        }
+        raw = {row[0]: row[1:-2] + row[-1:] for row in connection.execute(text(COMPARED))}
         read = {row.order_id: row for row in connection.execute(select(orders))}
     assert raw["SO-BULK"] == raw["SO-CORE"]
     assert read["SO-BULK"].created_at == datetime(2026, 11, 3, 0, 5, 9, 120, tzinfo=timezone.utc)
     assert read["SO-BULK"].amount == Decimal("1234.50")
+
+
+def test_an_import_update_changes_the_erp_fields_and_the_version_only(engine):
+    from sqlalchemy.orm import Session
+
+    first = _record("SO-1")
+    with Session(engine) as session:
+        repository = SqlAlchemyOrderRepository(session)
+        repository.insert_imported(ImportedRows(engine.dialect)([first], WRITTEN))
+        session.commit()
+    later = WRITTEN.replace(day=6)
+    newer = _record(
+        "SO-1", amount=Decimal("99.90"), status=OrderStatus.CANCELLED, updated_at=WRITTEN.replace(day=5)
+    )
+    with Session(engine) as session:
+        repository = SqlAlchemyOrderRepository(session)
+        repository.update_imported(ImportedRows(engine.dialect)([newer], later))
+        session.commit()
+        stored = session.execute(select(orders)).one()
+        versions = repository.source_versions(["SO-1", "SO-2"])
+    assert (stored.amount, stored.status, stored.version) == (Decimal("99.90"), OrderStatus.CONFIRMED, 2)
+    assert (stored.updated_at, stored.source_updated_at) == (later, WRITTEN.replace(day=5))
+    assert list(versions) == ["SO-1"] and versions["SO-1"][1] == newer.match_key
 
 
 def test_imported_orders_sort_and_filter_with_orders_written_otherwise(engine):
@@ -75,9 +130,11 @@ def test_imported_orders_sort_and_filter_with_orders_written_otherwise(engine):
         None,
     )
     with engine.begin() as connection:
-        connection.execute(insert(orders), [_values("SO-1")])  # created 00:05:09 UTC
+        connection.execute(insert(orders), [_core_values(_record("SO-1"))])  # created 00:05:09 UTC
     with Session(engine) as session:
-        SqlAlchemyOrderRepository(session).insert_imported([record], datetime.now(timezone.utc))
+        SqlAlchemyOrderRepository(session).insert_imported(
+            ImportedRows(engine.dialect)([record], datetime.now(timezone.utc))
+        )
         session.commit()
     with engine.connect() as connection:
         later = connection.execute(

@@ -335,3 +335,68 @@ def test_an_unknown_source_is_named(engine):
 
     with pytest.raises(UnknownSource, match="neither a file nor a configured source"):
         import_from(engine, "nowhere", SHANGHAI, sources={})
+
+
+# --- reading and cleaning in a child process, writing in this one ---------------------------------
+
+IN_CHILD = pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "child-process"])
+
+
+@IN_CHILD
+def test_both_ways_store_the_same_orders_and_report(engine, tmp_path, in_child):
+    rows = [order_row(f"SO-{5000 + i}", amount=f"{i}.5") for i in range(23)]
+    rows[4] = order_row("SO-5004", amount="lots")
+    rows.append(order_row("SO-5001", amount="7.00", updated="2026-11-30 10:00"))  # a later duplicate
+    path = write_csv(tmp_path / "c.csv", HEADER, rows)
+    report = import_from(engine, path, SHANGHAI, batch_size=5, clean_in_child=in_child)
+    assert (report.rows, report.inserted, report.quarantined) == (24, 22, 1)
+    assert [(p.row, p.reason.split(" ")[0]) for p in report.problems] == [(6, "amount")]
+    assert stored(engine, "SO-5001").amount == Decimal("7.00")
+    assert stored(engine, "SO-5022").created_at.utcoffset() is not None
+    again = import_from(engine, path, SHANGHAI, batch_size=5, clean_in_child=in_child)
+    assert (again.inserted, again.updated, again.unchanged, again.quarantined) == (0, 0, 23, 1)
+
+
+@IN_CHILD
+def test_updates_and_conflicts_are_decided_the_same_way(engine, tmp_path, in_child):
+    import_from(
+        engine, write_csv(tmp_path / "a.csv", HEADER, [order_row("SO-1"), order_row("SO-2")]), SHANGHAI
+    )
+    other_customer = order_row("SO-2", updated="2026-11-25 10:00")
+    other_customer[1] = "C-999"
+    rows = [order_row("SO-1", amount="5.00", updated="2026-11-25 10:00"), other_customer]
+    report = import_from(
+        engine, write_csv(tmp_path / "b.csv", HEADER, rows), SHANGHAI, clean_in_child=in_child
+    )
+    assert (report.updated, report.quarantined) == (1, 1)
+    assert "another customer" in report.problems[0].reason
+    assert (stored(engine, "SO-1").amount, stored(engine, "SO-1").version) == (Decimal("5.00"), 2)
+    assert quarantined_rows(engine)[-1]["raw"]["customer_id"] == "C-999"
+
+
+@IN_CHILD
+def test_progress_counts_the_whole_file_batch_by_batch(engine, tmp_path, in_child):
+    # Past the reader's 1 MiB buffer, so the file is read in several pieces.
+    rows = [order_row(f"SO-{100000 + i}") + ["x" * 80] for i in range(12_000)]
+    path = write_csv(tmp_path / "p.csv", HEADER + ["remark"], rows)
+    assert path.stat().st_size > 2 * 1024 * 1024
+    seen = []
+    report = import_from(
+        engine, path, SHANGHAI, batch_size=3000, clean_in_child=in_child, on_bytes=seen.append
+    )
+    assert report.inserted == 12_000
+    assert sum(seen) == path.stat().st_size
+    assert len(seen) >= 2  # it moves during the import, not only at its end
+
+
+@IN_CHILD
+def test_a_file_that_breaks_midway_keeps_the_batches_before_and_says_where(engine, tmp_path, in_child):
+    from orders.adapters.erp_csv import UnreadableFile
+
+    # Past the 64 KiB the encoding is detected from: the bad bytes surface while rows are being read.
+    path = write_csv(tmp_path / "b.csv", HEADER, [order_row(f"SO-{7000 + i}") for i in range(1200)])
+    assert path.stat().st_size > 96 * 1024
+    path.write_bytes(path.read_bytes() + b"SO-9,C-1,\xff\xfe\xfa bad bytes,1,2026-11-01\n")
+    with pytest.raises(UnreadableFile, match="not valid utf-8 text after line"):
+        import_from(engine, path, SHANGHAI, batch_size=300, clean_in_child=in_child)
+    assert count_orders(engine) == 900  # the whole batches before the bad line stay, nothing half-written
