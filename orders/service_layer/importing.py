@@ -13,10 +13,13 @@ from orders.domain.erp_record import InvalidRecord, OrderRecord, RecordCleaner, 
 from orders.service_layer.child_process import can_fork, items_from_child
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
-# Rows per transaction, and per hand-over from the reading process to the writing one. Smaller
-# batches keep both busy for more of the import (the first batch's cleaning and the last one's
-# writing do not overlap) and fit the pipe whole; commits cost too much below a few thousand rows.
-BATCH_SIZE = 3_000
+# Rows per transaction: a commit writes every page the batch touched (six indexes), so larger
+# batches import faster; 10,000 cleaned rows stay well under the memory bound.
+BATCH_SIZE = 10_000
+# Rows per hand-over from the reading process to the writing one (the writer writes each at once, in
+# the open transaction): small pieces keep both busy (the first piece's cleaning and the last one's
+# writing do not overlap) and let the writer take over one when it would wait.
+HANDOVER_ROWS = 1000
 MAX_REPORTED_PROBLEMS = 100
 
 
@@ -115,32 +118,85 @@ class PreparedBatch:
     bytes_read: int
 
 
-def _prepared_batches(
-    rows: Iterable[tuple[int, Any]],
-    header: list[Any],
-    by_name: bool,
-    clean: RecordCleaner,
-    make_rows: ImportedRows,
-    batch_size: int,
-    bytes_read: BytesRead | None,
-) -> Iterator[PreparedBatch]:
-    """Read, clean and convert the source a batch at a time: everything an import does but write."""
-    for batch in batched(rows, batch_size):
-        batch_rows, latest, lines, quarantine = _clean_batch(batch, header, by_name, clean)
+@dataclass
+class RawBatch:
+    """A batch read but not cleaned: handed over when the writer would otherwise wait for the
+    reader, so that it cleans this one itself (both cores stay busy)."""
+
+    rows: list[tuple[int, Any]]
+    bytes_read: int
+
+
+class BatchPreparer:
+    """Cleans and converts one batch: everything an import does to it but write it."""
+
+    def __init__(
+        self, header: list[Any], by_name: bool, clean: RecordCleaner, make_rows: ImportedRows
+    ) -> None:
+        self.header, self.by_name, self.clean, self.make_rows = header, by_name, clean, make_rows
+
+    def __call__(self, batch: list[tuple[int, Any]], bytes_read: int) -> PreparedBatch:
+        batch_rows, latest, lines, quarantine = _clean_batch(batch, self.header, self.by_name, self.clean)
         records = list(latest.values())
-        prepared = make_rows(records, datetime.now(timezone.utc))
-        yield PreparedBatch(
+        prepared = self.make_rows(records, datetime.now(timezone.utc))
+        return PreparedBatch(
             batch_rows,
             [(lines[r.order_id], row) for r, row in zip(records, prepared, strict=True)],
             quarantine,
-            bytes_read.take() if bytes_read else 0,
+            bytes_read,
         )
+
+
+def _batches(
+    rows: Iterable[tuple[int, Any]],
+    batch_size: int,
+    bytes_read: BytesRead | None,
+    prepare: BatchPreparer,
+    writer_idle: Callable[[], bool] = lambda: False,
+) -> Iterator[PreparedBatch | RawBatch]:
+    """The source a batch at a time, prepared, or raw whenever the writer has been waiting."""
+    for batch in batched(rows, batch_size):
+        read = bytes_read.take() if bytes_read else 0
+        yield RawBatch(batch, read) if writer_idle() else prepare(batch, read)
 
 
 _ORDER_ID, _CUSTOMER_ID, _CREATED_AT, _SOURCE_UPDATED_AT, _MATCH_KEY = (
     IMPORTED_COLUMNS.index(name)
     for name in ("order_id", "customer_id", "created_at", "source_updated_at", "match_key")
 )
+
+
+def _write(
+    uow: SqlAlchemyUnitOfWork, batch: PreparedBatch, import_id: int | None, source: str
+) -> tuple[int, int, list[tuple[int, str, Any]]]:
+    """Insert the batch's new orders, update those the source changed later than we hold them, and
+    quarantine its invalid rows, in ``uow``'s transaction; returns (inserted, updated, quarantined)."""
+    # Compared as the driver holds them (text on SQLite, naive UTC on PostgreSQL): one format is
+    # written for every order, so they order as the times they stand for.
+    stored = uow.orders.source_versions(row[_ORDER_ID] for _, row in batch.orders)
+    new, changed, quarantine = [], [], batch.quarantine
+    for line, row in batch.orders:
+        held = stored.get(row[_ORDER_ID])
+        if held is None:
+            new.append(row)
+        elif held[1] and held[1] != row[_MATCH_KEY]:
+            quarantine.append(
+                (
+                    line,
+                    f"order number {row[_ORDER_ID]} is stored for another customer or order date",
+                    {
+                        "order_id": row[_ORDER_ID],
+                        "customer_id": row[_CUSTOMER_ID],
+                        "created_at": str(row[_CREATED_AT]),
+                    },
+                )
+            )
+        elif row[_SOURCE_UPDATED_AT] > held[0]:
+            changed.append(row)
+    uow.orders.insert_imported(new)
+    uow.orders.update_imported(changed)
+    uow.imports.quarantine(import_id, source, quarantine)
+    return len(new), len(changed), quarantine
 
 
 def import_orders(
@@ -167,7 +223,8 @@ def import_orders(
     another customer or order date (the seed's match hash differs) is quarantined, never merged.
 
     ``clean_in_child``: read and clean in a forked child process while this one writes (two cores at
-    work); None does so where forking is safe. ``bytes_read`` counts what the source reader reads;
+    work; when this one would wait, the child hands over a batch uncleaned and this one cleans it);
+    None does so where forking is safe. ``bytes_read`` counts what the source reader reads;
     ``on_bytes`` gets it after each batch is written.
     """
     columns = resolve_header(header, merged_mapping(mapping), by_name=by_name)
@@ -178,50 +235,39 @@ def import_orders(
         report.import_id = uow.imports.start(source, actor, datetime.now(timezone.utc))
         uow.commit()
 
-    def produce() -> Iterator[PreparedBatch]:
-        return _prepared_batches(rows, header, by_name, clean, make_rows, batch_size, bytes_read)
+    prepare = BatchPreparer(header, by_name, clean, make_rows)
+
+    def produce(writer_idle: Callable[[], bool] = lambda: False) -> Iterator[PreparedBatch | RawBatch]:
+        return _batches(rows, min(HANDOVER_ROWS, batch_size), bytes_read, prepare, writer_idle)
 
     if clean_in_child is None:
         clean_in_child = can_fork()
     batches = items_from_child(produce, "orderbot import reader") if clean_in_child else produce()
-    for batch in batches:
+    batches = iter(batches)
+    while True:
+        written = []  # (batch, inserted, updated, quarantined) of this transaction
         with uow:
-            # Compared as the driver holds them (text on SQLite, naive UTC on PostgreSQL): one format
-            # is written for every order, so they order as the times they stand for.
-            stored = uow.orders.source_versions(row[_ORDER_ID] for _, row in batch.orders)
-            new, changed, quarantine = [], [], batch.quarantine
-            for line, row in batch.orders:
-                held = stored.get(row[_ORDER_ID])
-                if held is None:
-                    new.append(row)
-                elif held[1] and held[1] != row[_MATCH_KEY]:
-                    quarantine.append(
-                        (
-                            line,
-                            f"order number {row[_ORDER_ID]} is stored for another customer or order date",
-                            {
-                                "order_id": row[_ORDER_ID],
-                                "customer_id": row[_CUSTOMER_ID],
-                                "created_at": str(row[_CREATED_AT]),
-                            },
-                        )
-                    )
-                elif row[_SOURCE_UPDATED_AT] > held[0]:
-                    changed.append(row)
-            uow.orders.insert_imported(new)
-            uow.orders.update_imported(changed)
-            uow.imports.quarantine(report.import_id, source, quarantine)
+            while sum(batch.rows for batch, *_ in written) < batch_size:
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                if isinstance(batch, RawBatch):
+                    batch = prepare(batch.rows, batch.bytes_read)
+                written.append((batch, *_write(uow, batch, report.import_id, source)))
+            if not written:
+                break
             uow.commit()
-        report.rows += batch.rows
-        report.inserted += len(new)
-        report.updated += len(changed)
-        report.quarantined += len(quarantine)
+        for batch, inserted, updated, quarantine in written:
+            report.rows += batch.rows
+            report.inserted += inserted
+            report.updated += updated
+            report.quarantined += len(quarantine)
+            for line, reason, _ in sorted(quarantine, key=lambda q: q[0]):
+                if len(report.problems) < MAX_REPORTED_PROBLEMS:
+                    report.problems.append(RowProblem(row=line, reason=reason))
+            if on_bytes and batch.bytes_read:
+                on_bytes(batch.bytes_read)
         report.unchanged = report.rows - report.inserted - report.updated - report.quarantined
-        for line, reason, _ in sorted(quarantine, key=lambda q: q[0]):
-            if len(report.problems) < MAX_REPORTED_PROBLEMS:
-                report.problems.append(RowProblem(row=line, reason=reason))
-        if on_bytes and batch.bytes_read:
-            on_bytes(batch.bytes_read)
         if on_batch:
             on_batch(report)
     with uow:

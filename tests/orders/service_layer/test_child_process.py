@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 import pytest
 
@@ -14,7 +15,7 @@ from orders.service_layer.child_process import ChildProcessFailed, can_fork, ite
 def test_items_come_in_order_and_from_another_process():
     parent = os.getpid()
 
-    def produce():
+    def produce(_writer_idle):
         for number in range(50):
             yield number, os.getpid(), "x" * 100_000  # bigger than a default pipe
 
@@ -28,7 +29,7 @@ class RowError(ValueError):
 
 
 def test_the_childs_error_comes_after_the_items_before_it():
-    def produce():
+    def produce(_writer_idle):
         yield 1
         yield 2
         raise RowError("line 3 is not valid text")
@@ -46,7 +47,7 @@ class Unpicklable(Exception):
 
 
 def test_an_error_that_cannot_be_pickled_comes_as_its_text():
-    def produce():
+    def produce(_writer_idle):
         raise Unpicklable("one", "two")
         yield
 
@@ -55,7 +56,7 @@ def test_an_error_that_cannot_be_pickled_comes_as_its_text():
 
 
 def test_a_killed_child_is_an_error_not_an_early_end():
-    def produce():
+    def produce(_writer_idle):
         yield 1
         os.kill(os.getpid(), signal.SIGKILL)
         yield 2
@@ -67,7 +68,7 @@ def test_a_killed_child_is_an_error_not_an_early_end():
 def test_stopping_early_ends_the_child(tmp_path):
     marker = tmp_path / "pids"
 
-    def produce():
+    def produce(_writer_idle):
         marker.write_text(str(os.getpid()))
         number = 0
         while True:
@@ -80,6 +81,18 @@ def test_stopping_early_ends_the_child(tmp_path):
     child = int(marker.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)  # gone, and reaped
+
+
+def test_the_child_hears_when_the_consumer_waited():
+    def produce(consumer_idle):
+        time.sleep(0.3)  # the consumer is waiting for the first item by now
+        yield consumer_idle()
+        yield consumer_idle()  # asked at once: the consumer is busy with the first
+
+    items = items_from_child(produce, "test producer")
+    first = next(items)
+    time.sleep(0.3)
+    assert [first, *items] == [True, False]
 
 
 def test_no_fork_beside_other_threads():
