@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from benchmarks.table import percentile
+from devtools.procfs import rss_mb
 
 CLIENTS = int(os.environ.get("BENCH_HUB_CLIENTS", "5000"))
 SUBSCRIBERS = int(os.environ.get("BENCH_HUB_SUBSCRIBERS", "1000"))
@@ -41,22 +42,6 @@ def raise_open_files_limit(wanted: int) -> None:
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children (gunicorn: master + worker)."""
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(child) for child in children]
-    except OSError:
-        pass
-    total_kb = 0
-    for each in pids:
-        for line in Path(f"/proc/{each}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total_kb += int(line.split()[1])
-    return total_kb / 1024
 
 
 # --- the anchor: a bare websockets broadcast server ----------------------------------------------------
@@ -246,7 +231,9 @@ async def _measure_orderbot(port: int, tokens: list[str], server_pid: int) -> di
         assert status < 300, status
 
     latencies, warm_up = await crowd.rounds(publish)
-    result = _summary(crowd, latencies, connect_s, rss_mb(server_pid), warm_up)
+    result = _summary(
+        crowd, latencies, connect_s, rss_mb(server_pid, with_children=True) or float("nan"), warm_up
+    )
     await crowd.close()
     return result
 
@@ -263,7 +250,9 @@ async def _measure_anchor(port: int, tokens: list[str], server_pid: int) -> dict
         await publisher.send("go")
 
     latencies, warm_up = await crowd.rounds(publish)
-    result = _summary(crowd, latencies, connect_s, rss_mb(server_pid), warm_up)
+    result = _summary(
+        crowd, latencies, connect_s, rss_mb(server_pid, with_children=True) or float("nan"), warm_up
+    )
     await publisher.close()
     await crowd.close()
     return result

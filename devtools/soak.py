@@ -25,6 +25,7 @@ from pathlib import Path
 
 import requests
 
+from devtools.procfs import rss_mb
 from devtools.stack import Stack, stack_environment
 from tests.conftest import free_port
 
@@ -97,16 +98,6 @@ def process_name(pid: int) -> str:
         if marker in text:
             return name
     return text[:40]
-
-
-def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def converse(urls: dict[str, str], deadline: float, tally: Tally, index: int) -> None:
