@@ -64,12 +64,20 @@ def test_concurrent_requests_of_different_lengths_each_equal_their_own_generate(
     """Requests arrive at different times with different prompt and output lengths, so rows join a
     running batch (left-padding on either side) and leave it while others go on."""
     client = AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0)
+    lengths = [40, 12, 33, 25, 48, 18]
+    # Arrivals spread over the first half of the longest request's run, however fast this machine
+    # generates (a fixed 15 ms let each request end before the next came on an idle machine).
+    started = time.perf_counter()
+    client_sync = OpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0)
+    client_sync.completions.create(
+        model=MODEL_NAME, prompt=PROMPTS[4], max_tokens=48, temperature=0, extra_body={"ignore_eos": True}
+    )
+    gap = (time.perf_counter() - started) / (2 * len(PROMPTS))
     steps_before = metric(server.base_url, "llm_batch_size_count")
     shared_before = steps_before - metric(server.base_url, "llm_batch_size_bucket", le="1.0")
-    lengths = [40, 12, 33, 25, 48, 18]
 
     async def one(index: int) -> str:
-        await asyncio.sleep(0.015 * index)
+        await asyncio.sleep(gap * index)
         completion = await client.completions.create(
             model=MODEL_NAME,
             prompt=PROMPTS[index],
