@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +19,12 @@ from urllib.parse import quote
 import requests
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    messages: list[dict[str, Any]]  # {"speaker": "customer" | "bot", "text", "at"}
+    tokens: frozenset[str]  # sent by the chat page with the customer's messages: never shown
 
 
 class RasaConversations:
@@ -34,10 +41,10 @@ class RasaConversations:
         """None when either is unset: tickets still close, conversations stay as Rasa has them."""
         return cls(rasa_url, auth_token) if rasa_url and auth_token else None
 
-    def transcript(self, conversation_id: str, limit: int = 200) -> list[dict[str, Any]] | None:
-        """The customer's and the bot's messages, oldest first (the last ``limit``); None when Rasa
-        cannot be asked. Only speaker, text and time leave: the events' metadata holds the
-        customer's token."""
+    def transcript(self, conversation_id: str, limit: int = 200) -> Transcript | None:
+        """The customer's and the bot's messages, oldest first (the last ``limit``), and the tokens the
+        chat page sent with the customer's messages; None when Rasa cannot be asked. Only speaker,
+        text and time are for showing: the tokens are for telling whose conversation it is."""
         try:
             response = requests.get(
                 self._tracker_url(conversation_id),
@@ -53,16 +60,20 @@ class RasaConversations:
                 "handoff: Rasa gave no events for %r (HTTP %s)", conversation_id[:64], response.status_code
             )
             return None
-        messages = []
+        messages, tokens = [], set()
         for event in events:
             if not isinstance(event, dict) or event.get("event") not in ("user", "bot"):
                 continue
+            metadata = event.get("metadata")
+            token = metadata.get("token") if isinstance(metadata, dict) else None
+            if event["event"] == "user" and isinstance(token, str) and token:
+                tokens.add(token)
             text = event.get("text")
             if isinstance(text, str) and text:
                 at = datetime.fromtimestamp(float(event.get("timestamp") or 0), timezone.utc)
                 speaker = "customer" if event["event"] == "user" else "bot"
                 messages.append({"speaker": speaker, "text": text, "at": at})
-        return messages[-limit:]
+        return Transcript(messages[-limit:], frozenset(tokens))
 
     def _tracker_url(self, conversation_id: str) -> str:
         return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/tracker"

@@ -73,6 +73,22 @@ class TokenSigner:
             source = Source.CHAT
         return Actor(claims["sub"], role, source, customer_id)
 
+    def customer_of(self, token: str) -> str | None:
+        """The customer a token of ours was issued to, valid or since expired (a conversation's old
+        messages carry old tokens); None for a staff token or one we did not sign."""
+        try:
+            claims = jwt.decode(
+                token, self.secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"verify_exp": False}
+            )
+        except jwt.PyJWTError:
+            return None
+        customer_id = claims.get("cid")
+        return (
+            customer_id
+            if claims.get("role") == Role.CUSTOMER.value and isinstance(customer_id, str)
+            else None
+        )
+
     def expires_at(self, token: str) -> float:
         """When a valid ``token`` stops being valid (seconds since the epoch), for connections that
         outlive one request (the hub closes them then)."""

@@ -56,17 +56,19 @@ TRACKER = {
 def test_the_transcript_is_the_texts_and_times_of_the_conversation_only(rasa):
     rasa.answer = lambda request: (200, TRACKER, {})
     conversations = RasaConversations(rasa.url, "secret-token")
-    messages = conversations.transcript("web/a b?c")
+    transcript = conversations.transcript("web/a b?c")
+    messages = transcript.messages
     assert [(m["speaker"], m["text"], m["at"].timestamp()) for m in messages] == [
         ("customer", "人工", 1764000001.0),
         ("bot", "Ticket #1 is open.", 1764000002.0),
         ("customer", "still there?", 1764000004.0),
     ]
     assert all(set(m) == {"speaker", "text", "at"} for m in messages)  # no metadata, no token
+    assert transcript.tokens == {"SECRET-TOKEN"}  # for telling whose conversation it is, apart
     (request,) = rasa.requests
     assert request["path"] == "/conversations/web%2Fa%20b%3Fc/tracker"
     assert request["query"] == {"token": "secret-token", "include_events": "ALL"}
-    assert [m["text"] for m in conversations.transcript("web/a b?c", limit=1)] == ["still there?"]
+    assert [m["text"] for m in conversations.transcript("web/a b?c", limit=1).messages] == ["still there?"]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ handoff answers reaching only the right customer, and who may call what."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -14,6 +15,7 @@ from orders.config import PROJECT_ROOT
 from orders.domain.access import Actor, Role, Source
 from orders.entrypoints import web
 from orders.entrypoints.api import create_app
+from orders.entrypoints.auth import TokenSigner
 from orders.service_layer import services
 from orders.service_layer.bootstrap import import_from
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
@@ -421,8 +423,10 @@ SECRET = "SECRET-TOKEN"  # a customer's token in the events' metadata: never sho
 
 @pytest.fixture
 def rasa_api():
-    """Rasa's HTTP API on a loopback port, answering a tracker as Rasa 3.6 does (conv-1 only)."""
+    """Rasa's HTTP API on a loopback port, answering a tracker as Rasa 3.6 does (conv-1 only; a
+    test may set ``server.token`` to what the chat page sent)."""
     server = Recorder()
+    server.token = "SECRET-TOKEN"
 
     def tracker(request):
         if request["query"].get("token") != "rasa-token":
@@ -434,7 +438,7 @@ def rasa_api():
                 "event": "user",
                 "text": "人工",
                 "timestamp": 1764000001.0,
-                "metadata": {"token": "SECRET-TOKEN"},
+                "metadata": {"token": server.token},
             },
             {"event": "bot", "text": "Ticket #1 is open.", "timestamp": 1764000002.0},
         ]
@@ -478,13 +482,42 @@ def test_staff_read_the_conversation_without_its_tokens(sqlite_engine, tmp_path,
     )
 
 
+def test_a_ticket_never_shows_another_customers_conversation(sqlite_engine, tmp_path, rasa_api):
+    """Whoever opens a ticket names its conversation: one that another customer signed in to (their
+    token rides in its messages, expired or not) is not read out under this ticket."""
+    settings = settings_for(
+        str(sqlite_engine.url), tmp_path, RASA_URL=rasa_api.url, RASA_AUTH_TOKEN="rasa-token"
+    )
+    app = create_app(sqlite_engine, settings)
+    client = app.test_client()
+    signer = app.extensions["orderbot"]["signer"]
+    expired = TokenSigner(signer.secret, timedelta(seconds=-60), None)
+    owner = expired.issue(Actor("c2", Role.CUSTOMER, Source.REST, "C-002"))
+    ops = bearer(app, "operations")
+
+    def conversation(ticket: int) -> dict:
+        return client.get(f"/api/v1/handoffs/{ticket}/conversation", headers=ops).json
+
+    rasa_api.token = owner
+    for opener in ("C-001", None):  # another customer, or a visitor who never signed in
+        ticket = open_ticket(sqlite_engine, opener)
+        body = conversation(ticket)
+        assert (body["available"], body["withheld"], body["items"]) == (False, True, [])
+        services.close_handoff(SqlAlchemyUnitOfWork(sqlite_engine), ticket, OPS)
+    ticket = open_ticket(sqlite_engine, "C-002")  # the customer whose conversation it is
+    body = conversation(ticket)
+    assert (body["available"], body["withheld"]) == (True, False)
+    assert [m["text"] for m in body["items"]] == ["人工", "Ticket #1 is open."]
+    assert owner not in json.dumps(body)
+
+
 def test_without_rasa_the_conversation_is_unavailable(sqlite_engine, tmp_path):
     app = create_app(sqlite_engine, settings_for(str(sqlite_engine.url), tmp_path))
     ticket = open_ticket(sqlite_engine, "C-001")
     response = app.test_client().get(
         f"/api/v1/handoffs/{ticket}/conversation", headers=bearer(app, "operations")
     )
-    assert response.json == {"ticket_id": ticket, "available": False, "items": []}
+    assert response.json == {"ticket_id": ticket, "available": False, "withheld": False, "items": []}
     services.reply_handoff(SqlAlchemyUnitOfWork(sqlite_engine), ticket, "Hello", OPS)
     other = open_ticket(sqlite_engine, "C-001", "conv-other")  # same customer, another ticket
     services.reply_handoff(SqlAlchemyUnitOfWork(sqlite_engine), other, "Not this one", OPS)

@@ -63,7 +63,9 @@ export function mountHandoffs({ token, showError }) {
         transcript.append(
           el("li", {
             class: "msg msg-notice",
-            text: t("handoffs.no_conversation", { message: ticket.message }),
+            text: t(conversation.withheld ? "handoffs.withheld" : "handoffs.no_conversation", {
+              message: ticket.message,
+            }),
           }),
         );
       }
