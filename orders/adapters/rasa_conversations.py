@@ -20,11 +20,13 @@ import requests
 
 log = logging.getLogger(__name__)
 
+TOKEN_SLOT = "customer_token"  # the assistant's slot (actions/identity.py) for a token proved in chat
+
 
 @dataclass(frozen=True)
 class Transcript:
     messages: list[dict[str, Any]]  # {"speaker": "customer" | "bot", "text", "at"}
-    tokens: frozenset[str]  # sent by the chat page with the customer's messages: never shown
+    tokens: frozenset[str]  # sent with the customer's messages, or proved in the chat: never shown
 
 
 class RasaConversations:
@@ -42,16 +44,18 @@ class RasaConversations:
         return cls(rasa_url, auth_token) if rasa_url and auth_token else None
 
     def transcript(self, conversation_id: str, limit: int = 200) -> Transcript | None:
-        """The customer's and the bot's messages, oldest first (the last ``limit``), and the tokens the
-        chat page sent with the customer's messages; None when Rasa cannot be asked. Only speaker,
-        text and time are for showing: the tokens are for telling whose conversation it is."""
+        """The customer's and the bot's messages, oldest first (the last ``limit``), and the customer
+        tokens the conversation holds (sent by the chat page with a message, or proved in the chat);
+        None when Rasa cannot be asked. Only speaker, text and time are for showing: the tokens are
+        for telling whose conversation it is."""
         try:
             response = requests.get(
                 self._tracker_url(conversation_id),
                 params={"token": self.auth_token, "include_events": "ALL"},
                 timeout=self.timeout_s,
             )
-            events = response.json().get("events") if response.ok else None
+            body = response.json() if response.ok else None
+            events = body.get("events") if body is not None else None
         except (requests.RequestException, ValueError, AttributeError) as problem:
             log.warning("handoff: cannot read conversation %r from Rasa (%s)", conversation_id[:64], problem)
             return None
@@ -73,6 +77,11 @@ class RasaConversations:
                 at = datetime.fromtimestamp(float(event.get("timestamp") or 0), timezone.utc)
                 speaker = "customer" if event["event"] == "user" else "bot"
                 messages.append({"speaker": speaker, "text": text, "at": at})
+        # A customer who proved who they are by typing it in the chat has their token in a slot.
+        slots = body.get("slots")
+        slot_token = slots.get(TOKEN_SLOT) if isinstance(slots, dict) else None
+        if isinstance(slot_token, str) and slot_token:
+            tokens.add(slot_token)
         return Transcript(messages[-limit:], frozenset(tokens))
 
     def _tracker_url(self, conversation_id: str) -> str:

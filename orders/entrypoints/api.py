@@ -789,8 +789,17 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         ticket = services.close_handoff(new_uow(), ticket_id, actor())
         if ticket is None:
             return error(404, "ticket_not_found", f"No open ticket #{ticket_id}.")
-        resumed = conversations is not None and conversations.resume(ticket["conversation_id"])
-        return jsonify({**_iso(ticket), "bot_resumed": resumed})
+        return jsonify({**_iso(ticket), "bot_resumed": _resume(ticket)})
+
+    def _resume(ticket: dict) -> bool:
+        """Hand the ticket's conversation back to the bot, if it is the ticket's customer's: whoever
+        opened the ticket named it, and another customer's paused chat is not theirs to resume."""
+        if conversations is None:
+            return False
+        transcript = conversations.transcript(ticket["conversation_id"], limit=1)
+        if transcript is None or not signer.owns(transcript.tokens, ticket["customer_id"]):
+            return False
+        return conversations.resume(ticket["conversation_id"])
 
     # --- users ----------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -88,6 +89,12 @@ class TokenSigner:
             if claims.get("role") == Role.CUSTOMER.value and isinstance(customer_id, str)
             else None
         )
+
+    def owns(self, tokens: Iterable[str], customer_id: str | None) -> bool:
+        """Whether a conversation holding ``tokens`` is ``customer_id``'s: one of them was issued to
+        that customer and none to another. A visitor's (None) holds no customer's token."""
+        speakers = {self.customer_of(token) for token in tokens} - {None}
+        return speakers == {customer_id} if customer_id else not speakers
 
     def expires_at(self, token: str) -> float:
         """When a valid ``token`` stops being valid (seconds since the epoch), for connections that

@@ -331,7 +331,10 @@ def create_blueprint(
             return error(404, "ticket_not_found", f"No handoff ticket #{ticket_id}.")
         conversations = current_app.extensions["orderbot"]["conversations"]  # create_app's, shared
         transcript = conversations.transcript(ticket["conversation_id"]) if conversations else None
-        withheld = transcript is not None and _spoken_by_another(transcript.tokens, ticket["customer_id"])
+        signer = current_app.extensions["orderbot"]["signer"]
+        # Whoever opens a ticket names its conversation: staff read it only if it is the ticket's
+        # customer's (or, for a visitor's ticket, nobody signed in to it).
+        withheld = transcript is not None and not signer.owns(transcript.tokens, ticket["customer_id"])
         messages = None if transcript is None or withheld else transcript.messages
         items = sorted((messages or []) + staff_answers(engine, ticket), key=lambda m: m["at"])
         return jsonify(
@@ -342,13 +345,6 @@ def create_blueprint(
                 "items": [{**m, "at": m["at"].isoformat()} for m in items],
             }
         )
-
-    def _spoken_by_another(tokens: frozenset[str], customer_id: str | None) -> bool:
-        """Whether a customer other than the ticket's signed in to the conversation. Whoever opens a
-        ticket names its conversation; staff must not read another customer's chat under it."""
-        signer = current_app.extensions["orderbot"]["signer"]
-        speakers = {signer.customer_of(token) for token in tokens} - {None}
-        return bool(speakers - {customer_id})
 
     @web.post("/api/v1/handoffs/<int:ticket_id>/reply")
     def handoff_reply(ticket_id: int):

@@ -426,7 +426,8 @@ def rasa_api():
     """Rasa's HTTP API on a loopback port, answering a tracker as Rasa 3.6 does (conv-1 only; a
     test may set ``server.token`` to what the chat page sent)."""
     server = Recorder()
-    server.token = "SECRET-TOKEN"
+    server.token = "SECRET-TOKEN"  # a token nobody issued: it proves no one's
+    server.slot_token = None  # a token the customer proved by typing in the chat
 
     def tracker(request):
         if request["query"].get("token") != "rasa-token":
@@ -442,7 +443,8 @@ def rasa_api():
             },
             {"event": "bot", "text": "Ticket #1 is open.", "timestamp": 1764000002.0},
         ]
-        return 200, {"sender_id": sender, "events": events if sender == "conv-1" else []}, {}
+        slots = {"customer_token": server.slot_token, "order_id": None}
+        return 200, {"sender_id": sender, "events": events if sender == "conv-1" else [], "slots": slots}, {}
 
     server.answer = tracker
     yield server
@@ -455,6 +457,8 @@ def test_staff_read_the_conversation_without_its_tokens(sqlite_engine, tmp_path,
     )
     app = create_app(sqlite_engine, settings)
     client = app.test_client()
+    signer = app.extensions["orderbot"]["signer"]
+    rasa_api.token = signer.issue(Actor("c1", Role.CUSTOMER, Source.REST, "C-001"))
     ticket = open_ticket(sqlite_engine, "C-001")
     response = client.get(f"/api/v1/handoffs/{ticket}/conversation", headers=bearer(app, "operations"))
     assert response.status_code == 200
@@ -464,7 +468,7 @@ def test_staff_read_the_conversation_without_its_tokens(sqlite_engine, tmp_path,
         ("customer", "人工"),
         ("bot", "Ticket #1 is open."),
     ]
-    assert "SECRET-TOKEN" not in response.get_data(as_text=True)
+    assert rasa_api.token not in response.get_data(as_text=True)
     # Staff answers join the transcript, after what was said before them.
     services.reply_handoff(SqlAlchemyUnitOfWork(sqlite_engine), ticket, "On it.", OPS)
     items = client.get(f"/api/v1/handoffs/{ticket}/conversation", headers=bearer(app, "operations")).json[
@@ -482,9 +486,10 @@ def test_staff_read_the_conversation_without_its_tokens(sqlite_engine, tmp_path,
     )
 
 
-def test_a_ticket_never_shows_another_customers_conversation(sqlite_engine, tmp_path, rasa_api):
-    """Whoever opens a ticket names its conversation: one that another customer signed in to (their
-    token rides in its messages, expired or not) is not read out under this ticket."""
+def test_a_ticket_shows_and_resumes_only_its_own_customers_conversation(sqlite_engine, tmp_path, rasa_api):
+    """Whoever opens a ticket names its conversation: staff read it, and closing resumes it, only if
+    it is the ticket's customer's (their token, expired or not, rides in its messages or was proved
+    in the chat) or, for a visitor's ticket, no customer signed in to it."""
     settings = settings_for(
         str(sqlite_engine.url), tmp_path, RASA_URL=rasa_api.url, RASA_AUTH_TOKEN="rasa-token"
     )
@@ -492,23 +497,31 @@ def test_a_ticket_never_shows_another_customers_conversation(sqlite_engine, tmp_
     client = app.test_client()
     signer = app.extensions["orderbot"]["signer"]
     expired = TokenSigner(signer.secret, timedelta(seconds=-60), None)
-    owner = expired.issue(Actor("c2", Role.CUSTOMER, Source.REST, "C-002"))
+    c2 = expired.issue(Actor("c2", Role.CUSTOMER, Source.REST, "C-002"))
     ops = bearer(app, "operations")
 
-    def conversation(ticket: int) -> dict:
-        return client.get(f"/api/v1/handoffs/{ticket}/conversation", headers=ops).json
-
-    rasa_api.token = owner
-    for opener in ("C-001", None):  # another customer, or a visitor who never signed in
+    def conversation(opener: str | None) -> tuple[bool, bool]:
+        """(shown, resumed on closing) for a ticket of ``opener`` on conv-1."""
         ticket = open_ticket(sqlite_engine, opener)
-        body = conversation(ticket)
-        assert (body["available"], body["withheld"], body["items"]) == (False, True, [])
-        services.close_handoff(SqlAlchemyUnitOfWork(sqlite_engine), ticket, OPS)
-    ticket = open_ticket(sqlite_engine, "C-002")  # the customer whose conversation it is
-    body = conversation(ticket)
-    assert (body["available"], body["withheld"]) == (True, False)
-    assert [m["text"] for m in body["items"]] == ["人工", "Ticket #1 is open."]
-    assert owner not in json.dumps(body)
+        body = client.get(f"/api/v1/handoffs/{ticket}/conversation", headers=ops).json
+        assert body["withheld"] is not body["available"]
+        assert c2 not in json.dumps(body)
+        assert body["available"] or body["items"] == []
+        resumed = client.post(f"/api/v1/handoffs/{ticket}/close", headers=ops).json["bot_resumed"]
+        return body["available"], resumed
+
+    rasa_api.token = c2  # C-002 signed in on the page
+    assert conversation("C-001") == (False, False)  # another customer's ticket
+    assert conversation(None) == (False, False)  # a visitor's ticket
+    assert conversation("C-002") == (True, True)
+    rasa_api.token, rasa_api.slot_token = None, c2  # C-002 proved who they are by typing it
+    assert conversation("C-001") == (False, False)
+    assert conversation("C-002") == (True, True)
+    rasa_api.slot_token = None  # nobody signed in
+    assert conversation("C-001") == (False, False)  # not shown to be C-001's
+    assert conversation(None) == (True, True)
+    resumes = [r for r in rasa_api.requests if r["path"].endswith("/tracker/events")]
+    assert len(resumes) == 3
 
 
 def test_without_rasa_the_conversation_is_unavailable(sqlite_engine, tmp_path):
