@@ -106,7 +106,7 @@ const TEXTS = {
     "handoffs.conversation": "Conversation",
     "handoffs.no_conversation": "The conversation is not available; the customer wrote: “{message}”",
     "handoffs.withheld":
-      "Another customer signed in to the conversation this ticket names, so it is not shown; the customer wrote: “{message}”",
+      "The conversation this ticket names cannot be shown to be this customer's, so it is withheld; the customer wrote: “{message}”",
     "handoffs.reply": "Your answer",
     "handoffs.send": "Send to the customer",
     "handoffs.close": "Close ticket",
@@ -238,7 +238,7 @@ const TEXTS = {
     "handoffs.anonymous": "未登录",
     "handoffs.conversation": "对话记录",
     "handoffs.no_conversation": "对话记录不可用；客户留言：“{message}”",
-    "handoffs.withheld": "该工单所指的对话有其他客户登录过，因此不予显示；客户留言：“{message}”",
+    "handoffs.withheld": "无法确认该工单所指的对话属于此客户，因此不予显示；客户留言：“{message}”",
     "handoffs.reply": "您的答复",
     "handoffs.send": "发送给客户",
     "handoffs.close": "关闭工单",
