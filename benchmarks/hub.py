@@ -231,9 +231,7 @@ async def _measure_orderbot(port: int, tokens: list[str], server_pid: int) -> di
         assert status < 300, status
 
     latencies, warm_up = await crowd.rounds(publish)
-    result = _summary(
-        crowd, latencies, connect_s, rss_mb(server_pid, with_children=True) or float("nan"), warm_up
-    )
+    result = _summary(crowd, latencies, connect_s, server_pid, warm_up)
     await crowd.close()
     return result
 
@@ -250,18 +248,17 @@ async def _measure_anchor(port: int, tokens: list[str], server_pid: int) -> dict
         await publisher.send("go")
 
     latencies, warm_up = await crowd.rounds(publish)
-    result = _summary(
-        crowd, latencies, connect_s, rss_mb(server_pid, with_children=True) or float("nan"), warm_up
-    )
+    result = _summary(crowd, latencies, connect_s, server_pid, warm_up)
     await publisher.close()
     await crowd.close()
     return result
 
 
 def _summary(
-    crowd: Crowd, latencies: list[float], connect_s: float, server_rss: float, warm_up: list[float]
+    crowd: Crowd, latencies: list[float], connect_s: float, server_pid: int, warm_up: list[float]
 ) -> dict:
     expected = (ROUNDS + 1) * SUBSCRIBERS  # the warm-up event must arrive too
+    server_rss = rss_mb(server_pid, with_children=True)  # gunicorn: master and worker
     return {
         "first_event_max_ms": max(warm_up) * 1000 if warm_up else float("nan"),
         "held": crowd.alive(),
@@ -272,7 +269,7 @@ def _summary(
         "p50_ms": percentile(latencies, 50) * 1000 if latencies else float("nan"),
         "p99_ms": percentile(latencies, 99) * 1000 if latencies else float("nan"),
         "max_ms": max(latencies) * 1000 if latencies else float("nan"),
-        "server_rss_mb": round(server_rss, 1),
+        "server_rss_mb": round(server_rss, 1) if server_rss is not None else float("nan"),
     }
 
 

@@ -195,7 +195,11 @@ class ImportedRows:
         def converter(name: str) -> Callable[[Any], Any]:
             return _bind_converter(orders.c[name], dialect) or _unchanged
 
-        self._text = {name: converter(name) for name in ("amount", "created_at", "paid_at", "due_date")}
+        self._amount, self._time, self._day = (
+            converter("amount"),
+            converter("created_at"),
+            converter("due_date"),
+        )
         self._now = converter("updated_at")
         self._version = converter("version")(1)
         to_status, to_payment = converter("status"), converter("payment_status")
@@ -203,7 +207,7 @@ class ImportedRows:
         self._payment = {paid: to_payment(payment_status_for(paid)) for paid in (None, _A_PAYMENT_TIME)}
 
     def __call__(self, records: Iterable[OrderRecord], now: datetime) -> list[tuple]:
-        amount, time, paid_time, day = self._text.values()
+        amount, time, day = self._amount, self._time, self._day  # every timestamp column is UTCDateTime
         statuses, unpaid, paid = self._status, self._payment[None], self._payment[_A_PAYMENT_TIME]
         written, version = self._now(now), self._version
         return [
@@ -219,7 +223,7 @@ class ImportedRows:
                 unpaid if r.paid_at is None else paid,
                 time(r.created_at),
                 written,
-                None if r.paid_at is None else paid_time(r.paid_at),
+                None if r.paid_at is None else time(r.paid_at),
                 None if r.due_date is None else day(r.due_date),
                 time(r.updated_at),
                 r.match_key,

@@ -152,7 +152,7 @@ def _batches(
     batch_size: int,
     bytes_read: BytesRead | None,
     prepare: BatchPreparer,
-    writer_idle: Callable[[], bool] = lambda: False,
+    writer_idle: Callable[[], bool],
 ) -> Iterator[PreparedBatch | RawBatch]:
     """The source a batch at a time, prepared, or raw whenever the writer has been waiting."""
     for batch in batched(rows, batch_size):
