@@ -13,7 +13,7 @@ TRAINING_FILES := $(shell find $(TRAINING_DATA) -type f 2>/dev/null) domain.yml 
 RESULTS := var/test-results
 # The LLM server's default model: trained here from the project's own corpus (nothing is downloaded).
 LLM_MODEL := models/llm/config.json
-LLM_TRAINING_FILES := $(wildcard llm_server/train.py llm_server/phrasing_format.py llm_server/corpus/*)
+LLM_TRAINING_FILES := $(wildcard llm_server/train.py llm_server/phrasing_format.py llm_server/corpus/* orders/domain/labels.py) domain.yml
 # The web pages' npm packages (socket.io-client, Chart.js), installed from web/package-lock.json.
 WEB_STAMP := web/node_modules/.package-lock.json
 

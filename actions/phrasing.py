@@ -1,10 +1,14 @@
-"""Replies phrased by the LLM server, with the facts guarded; the plain template whenever in doubt.
+"""Replies phrased by the LLM server, guarded for facts and meaning; the plain template whenever in doubt.
 
 Actions keep replying with ``dispatcher.utter_message(response=..., **facts)``. Afterwards ``phrase``
-renders each such reply's template in the user's language (as Rasa would), asks the OpenAI-compatible
-server at ``LLM_BASE_URL`` for a friendlier wording, and swaps the text in only when the fact guard
-passes. A slow (``LLM_TIMEOUT``, default 1.5 s) or failing server, or ``LLM_PHRASING=off``, leaves the
-template. Every outcome is counted in ``orderbot_phrasing_total``.
+renders each such reply's template in the user's language (as Rasa would) and, for a reply that carries
+facts and is not kept plain on purpose (``phrasing_format.KEPT_PLAIN``), asks the OpenAI-compatible
+server at ``LLM_BASE_URL`` for a friendlier wording. The wording is sent only when the reply guard
+(``fact_guard.check``) passes: facts exact, the template's meaning, language and form. A reply without
+facts is never sent to the model, nor is a prompt longer than ``LLM_MAX_PROMPT_CHARS``. A slow
+(``LLM_TIMEOUT``, default 1.5 s) or failing server, or ``LLM_PHRASING=off``, leaves the template.
+Every outcome is counted in ``orderbot_phrasing_total``, every refusal's reason in
+``orderbot_phrasing_rejected_total``.
 """
 
 from __future__ import annotations
@@ -24,16 +28,23 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import fact_guard
 from actions.replies import language
-from llm_server.phrasing_format import fill_facts
+from llm_server.phrasing_format import KEPT_PLAIN, fill_facts
 from llm_server.phrasing_format import messages as chat_messages
 
 logger = logging.getLogger(__name__)
 
 PHRASING = Counter(
     "orderbot_phrasing_total",
-    "Replies offered to the LLM, by outcome (phrased, guard_rejected, timeout, error, skipped).",
+    "Replies offered to the LLM, by outcome (phrased, guard_rejected, timeout, error, skipped, too_long).",
     ["outcome"],
 )
+REJECTED = Counter(
+    "orderbot_phrasing_rejected_total",
+    "Phrasings the reply guard refused (the template was sent), by reason.",
+    ["reason"],
+)
+for _reason in fact_guard.REASONS:  # every reason shows in /metrics from the start, at 0
+    REJECTED.labels(_reason)
 PHRASING_SECONDS = Histogram("orderbot_phrasing_seconds", "Time spent asking the LLM for one reply.")
 
 _PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
@@ -43,12 +54,19 @@ _MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response"
 
 class Phraser:
     def __init__(
-        self, client: openai.AsyncOpenAI | None, model: str, timeout_s: float, max_tokens: int
+        self,
+        client: openai.AsyncOpenAI | None,
+        model: str,
+        timeout_s: float,
+        max_tokens: int,
+        max_prompt_chars: int = 1200,
     ) -> None:
         self.client = client
         self.model = model
         self.timeout_s = timeout_s
         self.max_tokens = max_tokens
+        # The default model reads 512 tokens; a longer prompt would only be refused by the server.
+        self.max_prompt_chars = max_prompt_chars
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Phraser:
@@ -63,7 +81,11 @@ class Phraser:
                 max_retries=0,  # a retry would only add to the customer's wait: the template is ready
             )
         return cls(
-            client, env.get("LLM_MODEL", "orderbot-phraser"), timeout_s, int(env.get("LLM_MAX_TOKENS", "96"))
+            client,
+            env.get("LLM_MODEL", "orderbot-phraser"),
+            timeout_s,
+            int(env.get("LLM_MAX_TOKENS", "96")),
+            int(env.get("LLM_MAX_PROMPT_CHARS", "1200")),
         )
 
     async def phrase(self, lang: str, facts: dict[str, str], template: str) -> str | None:
@@ -71,14 +93,15 @@ class Phraser:
         if self.client is None:
             PHRASING.labels("skipped").inc()
             return None
+        prompt = chat_messages(lang, facts, template)
+        if sum(len(message["content"]) for message in prompt) > self.max_prompt_chars:
+            PHRASING.labels("too_long").inc()
+            return None
         try:
             with PHRASING_SECONDS.time():
                 completion = await asyncio.wait_for(
                     self.client.chat.completions.create(
-                        model=self.model,
-                        messages=chat_messages(lang, facts, template),
-                        temperature=0,
-                        max_tokens=self.max_tokens,
+                        model=self.model, messages=prompt, temperature=0, max_tokens=self.max_tokens
                     ),
                     self.timeout_s,
                 )
@@ -89,13 +112,17 @@ class Phraser:
             logger.warning("LLM server error, sending the template: %s", problem)
             PHRASING.labels("error").inc()
             return None
-        reply = (completion.choices[0].message.content or "").strip() if completion.choices else ""
+        choice = completion.choices[0] if completion.choices else None
+        reply = (choice.message.content or "").strip() if choice else ""
         # orderbot's own model writes {fact} placeholders; a larger model writes the values (unchanged).
-        reply = fill_facts(reply, facts)
-        verdict = fact_guard.check(reply, facts, template)
+        reply = fill_facts(reply, facts).strip()
+        verdict = fact_guard.check(
+            reply, facts, template, language=lang, finish_reason=choice.finish_reason if choice else None
+        )
         if not verdict.passed:
-            logger.info("fact guard rejected %r: %s", reply, verdict.reason)
+            logger.info("reply guard refused %r (%s: %s)", reply, verdict.reason, verdict.detail)
             PHRASING.labels("guard_rejected").inc()
+            REJECTED.labels(verdict.reason).inc()
             return None
         PHRASING.labels("phrased").inc()
         return reply
@@ -123,17 +150,21 @@ def _variant(domain: Mapping[str, Any], response: str, tracker: Tracker) -> Mapp
 def template_and_facts(
     message: Mapping[str, Any], tracker: Tracker, domain: Mapping[str, Any]
 ) -> tuple[str, dict[str, str]] | None:
-    """The text Rasa would send for ``message`` and the values it fills in, or None if not plain text."""
-    variant = _variant(domain, message.get("response") or "", tracker)
-    if variant is None or not variant.get("text"):
+    """The text Rasa would send for ``message`` and the values it fills in, or None when the reply is
+    not to be phrased (not plain text, no facts, kept plain on purpose)."""
+    response = message.get("response") or ""
+    variant = _variant(domain, response, tracker)
+    if variant is None or not variant.get("text") or response in KEPT_PLAIN or message.get("buttons"):
         return None
+    if not _PLACEHOLDER.search(variant["text"]):
+        return None  # no fact would hold a model to this reply's meaning: the template it is
     values = {**tracker.current_slot_values(), **{k: v for k, v in message.items() if k not in _MESSAGE_KEYS}}
     facts: dict[str, str] = {}
     for name in _PLACEHOLDER.findall(variant["text"]):
         if values.get(name) is None:
             return None  # Rasa would leave the placeholder: not a reply worth rephrasing
         facts[name] = str(values[name])
-    template = _PLACEHOLDER.sub(lambda match: facts[match.group(1)], variant["text"])
+    template = _PLACEHOLDER.sub(lambda match: facts[match.group(1)], variant["text"]).strip()
     return template, facts
 
 

@@ -38,6 +38,18 @@ SYSTEM_PROMPT: dict[str, str] = {
     "zh": "用友好的中文改写回复，事实原样保留。",
 }
 
+# Responses that carry facts and are still sent as plain templates, and why. Replies without facts are
+# never phrased (nothing would hold a model to their meaning). Every other response that carries facts
+# is phrased, and orderbot's corpus (llm_server/corpus/situations.py) has phrasings for it: tested.
+KEPT_PLAIN: dict[str, str] = {
+    "utter_change_refused": "the reason is free text from the order service",
+    "utter_invalid_slot": "the problem is free text from the order service",
+    "utter_order_list": "a list of orders: long, and exact line by line",
+    "utter_no_orders": "the filter is composed text",
+    "utter_ask_import_source": "a list of configured sources",
+    "utter_suggest": "suggestions with buttons, composed from intent names",
+}
+
 # The fact names the default model was trained on; other names work only as far as the model generalises.
 FACT_NAMES = (
     "order_id",
@@ -59,6 +71,7 @@ FACT_NAMES = (
     "updated",
     "unchanged",
     "quarantined",
+    "totals",
 )
 
 

@@ -1,4 +1,5 @@
-"""The training corpus of orderbot's default phrasing model, generated from ``situations``.
+"""The training corpus of orderbot's default phrasing model, generated from ``situations`` (whose
+templates are domain.yml's responses).
 
 Every example is one reply situation in one language with freshly drawn facts, its plain template, and
 one of several friendly phrasings: facts vary per example, so the model must learn to copy them.
@@ -48,9 +49,9 @@ def draw_example(
     situation = situation or rng.choices(SITUATIONS, weights=_WEIGHTS)[0]
     language = language or rng.choice(LANGUAGES)
     facts = situation.draw(rng, language)
-    template = situation.template[language].format(**facts)
+    template = situation.template[language].format(**facts).strip()
     skeleton = rng.choice(situation.phrasings[language])
-    reply = skeleton.format(**facts)
+    reply = skeleton.format(**facts).strip()
     if rng.random() < 0.25:  # the caller's fact order is its own: don't let the model rely on ours
         names = list(facts)
         rng.shuffle(names)
@@ -88,7 +89,7 @@ def domain_characters(repo_root: Path) -> str:
             texts += phrasings
     from llm_server.corpus import facts
 
-    texts += [label for labels in facts.STATES.values() for pair in labels.values() for label in pair]
+    texts += [label for labels in facts.STATES.values() for label in labels.values()]
     texts += [alias for aliases, _ in facts.CARRIERS.values() for alias in aliases]
     for path in [repo_root / "domain.yml", *sorted((repo_root / "data").rglob("*.yml"))]:
         if path.is_file():

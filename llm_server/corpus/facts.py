@@ -6,6 +6,8 @@ import random
 import string
 from datetime import date, timedelta
 
+from orders.domain.labels import STATUS_LABELS
+
 # Canonical carrier names (what the order service returns) with their Chinese aliases and a
 # generator for a tracking number that matches the carrier's pattern in config/carriers.yml.
 CARRIERS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -19,33 +21,8 @@ CARRIERS: dict[str, tuple[tuple[str, ...], str]] = {
     "FedEx": (("联邦快递",), "{fedex}"),
 }
 
-# Order states with their labels (orders/domain/labels.py) and what happens next, per language.
-STATES: dict[str, dict[str, tuple[str, str]]] = {
-    "pending_confirmation": {
-        "en": ("waiting for your confirmation", "confirm it and we will issue the invoice"),
-        "zh": ("待确认", "请确认订单，确认后会开具发票"),
-    },
-    "confirmed": {
-        "en": ("confirmed, waiting for the goods to be stocked in", "the warehouse stocks it in next"),
-        "zh": ("已确认，等待入库", "仓库入库后即可安排发货"),
-    },
-    "awaiting_shipment": {
-        "en": ("stocked in and awaiting shipment", "it ships with the next pickup"),
-        "zh": ("已入库，等待发货", "我们会尽快安排发货"),
-    },
-    "shipped": {
-        "en": ("shipped", "track it with the carrier"),
-        "zh": ("已发货", "请留意快递的派送信息"),
-    },
-    "settled": {
-        "en": ("settled", "nothing more is needed from you"),
-        "zh": ("已结算", "无需您再做任何操作"),
-    },
-    "cancelled": {
-        "en": ("cancelled", "place a new order if you still need the goods"),
-        "zh": ("已取消", "如仍需要商品请重新下单"),
-    },
-}
+# The order service's own words for its states (what `status_label` carries), never a copy of them.
+STATES: dict[str, dict[str, str]] = {status.value: labels for status, labels in STATUS_LABELS.items()}
 
 CURRENCIES = ("CNY", "CNY", "CNY", "USD", "EUR")
 HOSTS = (
@@ -135,3 +112,12 @@ def canonical_carrier(name: str) -> str:
 
 def invoice_url(rng: random.Random, order: str) -> str:
     return f"{rng.choice(HOSTS)}/api/v1/orders/{order}/invoice.pdf"
+
+
+def money(rng: random.Random, low: float = 10.0, high: float = 99999.0) -> str:
+    """An amount as the actions send it (actions.replies.money): currency, space, amount."""
+    return f"{rng.choice(CURRENCIES)} {amount(rng, low, high)}"
+
+
+def status(rng: random.Random, language: str) -> str:
+    return STATES[rng.choice(tuple(STATES))][language]

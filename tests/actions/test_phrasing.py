@@ -17,7 +17,7 @@ import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.phrasing import PHRASING, Phraser, phrase_replies, template_and_facts
+from actions.phrasing import PHRASING, REJECTED, Phraser, phrase_replies, template_and_facts
 from tests.actions.conftest import tracker
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))
@@ -30,6 +30,7 @@ class ScriptedLLM:
         self.reply = ""
         self.delay_s = 0.0
         self.status = 200
+        self.finish_reason = "stop"
         self.requests: list[dict] = []
         script = self
 
@@ -48,7 +49,7 @@ class ScriptedLLM:
                             {
                                 "index": 0,
                                 "message": {"role": "assistant", "content": script.reply},
-                                "finish_reason": "stop",
+                                "finish_reason": script.finish_reason,
                             }
                         ],
                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
@@ -99,6 +100,10 @@ def count(outcome: str) -> float:
     return PHRASING.labels(outcome)._value.get()
 
 
+def rejected(reason: str) -> float:
+    return REJECTED.labels(reason)._value.get()
+
+
 def test_the_template_is_rendered_in_the_users_language():
     dispatcher, zh = status_reply("zh")
     template, facts = template_and_facts(dispatcher.messages[0], zh, DOMAIN)
@@ -107,7 +112,7 @@ def test_the_template_is_rendered_in_the_users_language():
 
 
 def test_a_faithful_phrasing_replaces_the_template(llm):
-    llm.reply = "您好，您的订单 SO-1001 已发货，请耐心等待～"
+    llm.reply = "您好，您的订单 SO-1001 目前状态为：已发货。"
     dispatcher, zh = status_reply("zh")
     before = count("phrased")
     asyncio.run(phrase_replies(phraser_for(llm), dispatcher, zh, DOMAIN))
@@ -177,3 +182,56 @@ def test_replies_with_buttons_are_left_alone(llm):
     dispatcher.utter_message(text="Did you mean…", buttons=[{"title": "yes", "payload": "/affirm"}])
     asyncio.run(phrase_replies(phraser_for(llm), dispatcher, tracker("hm"), DOMAIN))
     assert dispatcher.messages[0]["text"] == "Did you mean…" and llm.requests == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("订单 SO-1001 当前状态：已发货，运单号 {tracking_number}。", "placeholder"),
+        ("订单 SO-1001 已确认，当前状态：已发货。", "domain_word"),
+        ("Order SO-1001 is 已发货.", "language"),
+    ],
+)
+def test_each_refusal_is_counted_by_its_reason(llm, reply, reason):
+    llm.reply = reply
+    dispatcher, zh = status_reply("zh")
+    before = rejected(reason)
+    asyncio.run(phrase_replies(phraser_for(llm), dispatcher, zh, DOMAIN))
+    assert dispatcher.messages[0]["response"] == "utter_order_status"
+    assert rejected(reason) == before + 1
+
+
+def test_a_reply_the_server_cut_at_max_tokens_is_not_sent(llm):
+    llm.reply, llm.finish_reason = "Your order SO-1001 is currently shipped.", "length"
+    dispatcher, en = status_reply("en")
+    before = rejected("cut_off")
+    asyncio.run(phrase_replies(phraser_for(llm), dispatcher, en, DOMAIN))
+    assert dispatcher.messages[0]["response"] == "utter_order_status"
+    assert rejected("cut_off") == before + 1
+
+
+@pytest.mark.parametrize(
+    ("response", "facts"),
+    [
+        ("utter_ask_order_id", {}),  # no facts: nothing would hold the model to its meaning
+        ("utter_nothing_to_confirm", {}),
+        ("utter_staff_only", {}),
+        ("utter_change_refused", {"reason": "order SO-1 is shipped and can no longer be cancelled."}),
+        ("utter_order_list", {"total": 2, "filter": "", "lines": "SO-1 shipped\nSO-2 settled"}),
+    ],
+)
+def test_replies_without_facts_or_kept_plain_are_never_sent_to_the_model(llm, response, facts):
+    llm.reply = "I found {order_id} is {status}."
+    dispatcher = CollectingDispatcher()
+    dispatcher.utter_message(response=response, **facts)
+    asyncio.run(phrase_replies(phraser_for(llm), dispatcher, tracker("where is my order?"), DOMAIN))
+    assert dispatcher.messages[0]["response"] == response and llm.requests == []
+
+
+def test_a_prompt_too_long_for_the_model_is_not_sent(llm):
+    dispatcher, en = status_reply("en")
+    phraser = Phraser.from_env({"LLM_BASE_URL": llm.url, "LLM_MAX_PROMPT_CHARS": "50"})
+    before = count("too_long")
+    asyncio.run(phrase_replies(phraser, dispatcher, en, DOMAIN))
+    assert dispatcher.messages[0]["response"] == "utter_order_status" and llm.requests == []
+    assert count("too_long") == before + 1
