@@ -8,10 +8,11 @@ check is strict and the template wins whenever one fails. A reply passes only wh
 - every fact value appears exactly as often as in the template, and every number or id-like token
   (digits, or numbers written in words: 一百二十, "two hundred") comes from a fact or the template;
 - it is in the reply's language;
-- it adds no word of the order domain (a state, an action, a thing: see ``reply_vocabulary``) that the
-  template does not say, has as many negations as the template, and claims nothing was done where the
-  template does not;
-- it repeats no phrase the template does not repeat, and is neither far shorter nor far longer.
+- it says every word of the order domain (a state, an action, a thing: see ``reply_vocabulary``) that
+  the template says and no other, has as many negations as the template, and claims nothing was done
+  where the template does not;
+- it repeats no phrase the template does not repeat, its brackets pair up, and it is neither far
+  shorter nor far longer.
 
 Each failure has a reason code (``REASONS``), counted in the action server's metrics.
 Pure Python (plus jieba): the action server (Python 3.10) and the benchmarks (3.11) both use it.
@@ -34,9 +35,11 @@ REASONS = (
     "invented_number",
     "language",
     "domain_word",
+    "missing_word",
     "negation",
     "claims_done",
     "repeated",
+    "brackets",
     "length",
 )
 
@@ -64,6 +67,18 @@ _SNAKE_NAME = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 _SENTENCE_END = ".!?。！？…"
 _CLOSERS = "\"'”’）)]】」』 "
 _GAP = " \u2060 "  # where a fact stood: a word break that no check reads as text
+
+
+_BRACKETS = ("()", "（）", "[]", "【】", "「」", "“”")
+
+
+def _unbalanced(text: str, opening: str, closing: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += (char == opening) - (char == closing)
+        if depth < 0:
+            return True
+    return depth != 0
 
 
 @dataclass(frozen=True)
@@ -188,9 +203,11 @@ def check(
     elif _CJK.search(bare):
         return _fail("language", "Chinese characters in an English reply")
 
-    added = vocabulary.terms(bare, language) - vocabulary.terms(skeleton, language)
-    if added:
-        return _fail("domain_word", f"says {sorted(added)[:3]}, which the template does not")
+    said, meant = vocabulary.terms(bare, language), vocabulary.terms(skeleton, language)
+    if said - meant:
+        return _fail("domain_word", f"says {sorted(said - meant)[:3]}, which the template does not")
+    if meant - said:
+        return _fail("missing_word", f"leaves out {sorted(meant - said)[:3]}, which the template says")
     negations = reply_vocabulary.chinese_negations if language == "zh" else reply_vocabulary.english_negations
     if negations(bare) != negations(skeleton):
         return _fail("negation", f"{negations(bare)} negations where the template has {negations(skeleton)}")
@@ -200,6 +217,9 @@ def check(
     repeated = _repeats(bare, language) - _repeats(skeleton, language)
     if repeated:
         return _fail("repeated", f"repeats {sorted(repeated)[0]!r}")
+    for opening, closing in _BRACKETS:
+        if _unbalanced(bare, opening, closing) and not _unbalanced(skeleton, opening, closing):
+            return _fail("brackets", f"{opening}{closing} do not pair up")
     size, expected = len(bare.strip()), len(skeleton.strip())
     if size < 0.5 * expected or size > 2.5 * expected + 40:
         return _fail("length", f"{size} characters around the facts where the template has {expected}")

@@ -15,117 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
-import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import openai
-from prometheus_client import Counter, Histogram
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import fact_guard
+from actions.phraser import PHRASING, REJECTED, Phraser
 from actions.replies import language
-from llm_server.phrasing_format import KEPT_PLAIN, fill_facts
-from llm_server.phrasing_format import messages as chat_messages
+from llm_server.phrasing_format import KEPT_PLAIN
 
-logger = logging.getLogger(__name__)
-
-PHRASING = Counter(
-    "orderbot_phrasing_total",
-    "Replies offered to the LLM, by outcome (phrased, guard_rejected, timeout, error, skipped, too_long).",
-    ["outcome"],
-)
-REJECTED = Counter(
-    "orderbot_phrasing_rejected_total",
-    "Phrasings the reply guard refused (the template was sent), by reason.",
-    ["reason"],
-)
-for _reason in fact_guard.REASONS:  # every reason shows in /metrics from the start, at 0
-    REJECTED.labels(_reason)
-PHRASING_SECONDS = Histogram("orderbot_phrasing_seconds", "Time spent asking the LLM for one reply.")
+__all__ = ["PHRASING", "REJECTED", "Phraser", "phrase_replies", "phrased", "template_and_facts"]
 
 _PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
 # Keys of a collected message that are not facts of its template.
 _MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
-
-
-class Phraser:
-    def __init__(
-        self,
-        client: openai.AsyncOpenAI | None,
-        model: str,
-        timeout_s: float,
-        max_tokens: int,
-        max_prompt_chars: int = 1200,
-    ) -> None:
-        self.client = client
-        self.model = model
-        self.timeout_s = timeout_s
-        self.max_tokens = max_tokens
-        # The default model reads 512 tokens; a longer prompt would only be refused by the server.
-        self.max_prompt_chars = max_prompt_chars
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Phraser:
-        env = os.environ if environ is None else environ
-        timeout_s = float(env.get("LLM_TIMEOUT", "1.5"))
-        client = None
-        if env.get("LLM_PHRASING", "on").lower() not in ("off", "0", "false", "no"):
-            client = openai.AsyncOpenAI(
-                base_url=env.get("LLM_BASE_URL", "http://127.0.0.1:8000/v1"),
-                api_key=env.get("LLM_API_KEY", "not-needed-locally"),
-                timeout=timeout_s,
-                max_retries=0,  # a retry would only add to the customer's wait: the template is ready
-            )
-        return cls(
-            client,
-            env.get("LLM_MODEL", "orderbot-phraser"),
-            timeout_s,
-            int(env.get("LLM_MAX_TOKENS", "96")),
-            int(env.get("LLM_MAX_PROMPT_CHARS", "1200")),
-        )
-
-    async def phrase(self, lang: str, facts: dict[str, str], template: str) -> str | None:
-        """The phrased reply, or None when the template must be sent (and why is counted)."""
-        if self.client is None:
-            PHRASING.labels("skipped").inc()
-            return None
-        prompt = chat_messages(lang, facts, template)
-        if sum(len(message["content"]) for message in prompt) > self.max_prompt_chars:
-            PHRASING.labels("too_long").inc()
-            return None
-        try:
-            with PHRASING_SECONDS.time():
-                completion = await asyncio.wait_for(
-                    self.client.chat.completions.create(
-                        model=self.model, messages=prompt, temperature=0, max_tokens=self.max_tokens
-                    ),
-                    self.timeout_s,
-                )
-        except (asyncio.TimeoutError, openai.APITimeoutError):
-            PHRASING.labels("timeout").inc()
-            return None
-        except openai.OpenAIError as problem:
-            logger.warning("LLM server error, sending the template: %s", problem)
-            PHRASING.labels("error").inc()
-            return None
-        choice = completion.choices[0] if completion.choices else None
-        reply = (choice.message.content or "").strip() if choice else ""
-        # orderbot's own model writes {fact} placeholders; a larger model writes the values (unchanged).
-        reply = fill_facts(reply, facts).strip()
-        verdict = fact_guard.check(
-            reply, facts, template, language=lang, finish_reason=choice.finish_reason if choice else None
-        )
-        if not verdict.passed:
-            logger.info("reply guard refused %r (%s: %s)", reply, verdict.reason, verdict.detail)
-            PHRASING.labels("guard_rejected").inc()
-            REJECTED.labels(verdict.reason).inc()
-            return None
-        PHRASING.labels("phrased").inc()
-        return reply
 
 
 def _variant(domain: Mapping[str, Any], response: str, tracker: Tracker) -> Mapping[str, Any] | None:

@@ -40,6 +40,7 @@ ENGLISH_GRAMMAR = frozenset(
     please thanks thank sorry hello hi sure ok okay great good news glad happy afraid unfortunately
     what which who when where why how if whether because while once
     like e g eg s again back few get give keep mean really say tell want help anything else example try
+    together along
     """.split()
 )
 CHINESE_GRAMMAR = frozenset(
@@ -172,12 +173,17 @@ def chinese_words(text: str) -> list[str]:
 
 def build(english_texts: Iterable[str], chinese_texts: Iterable[str]) -> Vocabulary:
     english = {stem(word) for text in english_texts for word in english_words(text)}
-    english -= {stem(word) for word in ENGLISH_GRAMMAR | ENGLISH_NEGATIONS}
+    # Grammar, negations and claims of "done" are checked on their own, not as domain words.
+    claims = {word for phrase in ENGLISH_DONE for word in phrase.split()}
+    english -= {stem(word) for word in ENGLISH_GRAMMAR | ENGLISH_NEGATIONS | claims}
     chinese = {
         word
         for text in chinese_texts
         for word in chinese_words(text)
-        if len(word) >= 2 and word not in CHINESE_GRAMMAR and not _CHINESE_NEGATION.fullmatch(word[0])
+        if len(word) >= 2
+        and word not in CHINESE_GRAMMAR
+        and not _CHINESE_NEGATION.fullmatch(word[0])
+        and not any(word in claim or claim in word for claim in CHINESE_DONE)
     }
     return Vocabulary(frozenset(english), tuple(sorted(chinese, key=lambda w: (-len(w), w))))
 

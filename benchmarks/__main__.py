@@ -11,7 +11,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks import llm
+from benchmarks import llm, phrasing
 from benchmarks.import_rate import generate
 from benchmarks.table import Row, render
 from benchmarks.transitions import CLIENTS
@@ -225,7 +225,7 @@ def assistant() -> list[Row]:
 
 def language_model() -> list[Row]:
     model_dir = ROOT / "models" / "llm"  # the default model (`make llm-model`, a prerequisite of bench)
-    return llm.run(model_dir) + llm.fact_guard_rows(model_dir)
+    return llm.run(model_dir) + phrasing.rows(model_dir)
 
 
 def main() -> int:

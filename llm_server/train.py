@@ -32,7 +32,7 @@ from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from llm_server import corpus
-from llm_server.phrasing_format import fill_facts, messages
+from llm_server.phrasing_format import FACT_NAMES, fill_facts, messages
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,6 +106,9 @@ def train_tokenizer(config: TrainConfig) -> PreTrainedTokenizerFast:
     tokenizer.train_from_iterator(texts, trainer=trainer)
     # A small vocabulary may still split a rare one into bytes: give those a token of their own.
     tokenizer.add_tokens([c for c in characters if len(tokenizer.encode(c).ids) != 1])
+    # Each {fact} placeholder is one token: the model copies a placeholder whole or not at all, never
+    # half of one ("{tracking number").
+    tokenizer.add_tokens(["{" + name + "}" for name in FACT_NAMES])
     wrapped = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token=BOS,

@@ -169,7 +169,7 @@ SITUATIONS: tuple[Situation, ...] = (
         {
             "en": (
                 "Sorry, I could not find order {order_id}. Could you check the number and try again?",
-                "Order {order_id} could not be found. Please check the number and try again.",
+                "I cannot find any order {order_id}. Please check the number and try again.",
                 "I'm sorry, there is no order {order_id} that I can find. Please check the number.",
             ),
             "zh": (
@@ -187,7 +187,7 @@ SITUATIONS: tuple[Situation, ...] = (
         {
             "en": (
                 "To keep your orders private, please send me the order number {order_id} together with the e-mail address or phone number on the order.",
-                "For your privacy, please send the order number {order_id} together with the e-mail address or phone number on the order.",
+                "To keep your orders private, please send the order number {order_id} along with the e-mail address or phone number on the order.",
             ),
             "zh": (
                 "为了保护您的隐私，请发送订单号 {order_id} 和下单时留的邮箱或手机号。",
@@ -311,9 +311,9 @@ SITUATIONS: tuple[Situation, ...] = (
         _ticket,
         {
             "en": (
-                "Your request is with our staff now (ticket #{ticket}); a colleague will get back to you soon.",
+                "I have passed your request on to our staff (ticket #{ticket}); a colleague will get back to you soon.",
                 "I have passed your request to our staff as ticket #{ticket}. A colleague will get back to you shortly.",
-                "Our staff have your request now (ticket #{ticket}), and a colleague will get back to you.",
+                "Your request has been passed to our staff (ticket #{ticket}), and a colleague will get back to you.",
             ),
             "zh": (
                 "已为您转接人工，工单号 #{ticket}，同事会尽快联系您。",
@@ -348,7 +348,7 @@ SITUATIONS: tuple[Situation, ...] = (
         {
             "en": (
                 "Shall I ship order {order_id} with {carrier}, tracking number {tracking_number}? The customer will be told.",
-                "Ship order {order_id} via {carrier} with tracking number {tracking_number}? We will tell the customer.",
+                "Ship order {order_id} via {carrier} with tracking number {tracking_number}? The customer will then be told.",
                 "Ready to ship order {order_id} with {carrier} (tracking number {tracking_number})? The customer will be told.",
             ),
             "zh": (
@@ -386,7 +386,7 @@ SITUATIONS: tuple[Situation, ...] = (
                 "Run the settlement of unpaid orders for {date} now? Note that settled orders cannot be reopened.",
             ),
             "zh": (
-                "是否执行 {date} 的未付款订单结算？结算后无法撤回。",
+                "请确认是否执行 {date} 的未付款订单结算？结算后无法撤回。",
                 "确认执行 {date} 未付款订单的结算吗？结算后将无法撤回。",
             ),
         },
@@ -415,7 +415,7 @@ SITUATIONS: tuple[Situation, ...] = (
         {
             "en": (
                 "Import from {source} finished: {inserted} new, {updated} updated, {unchanged} unchanged and {quarantined} quarantined.",
-                "From {source}: {inserted} new, {updated} updated, {unchanged} unchanged, {quarantined} quarantined.",
+                "Imported from {source}: {inserted} new, {updated} updated, {unchanged} unchanged, {quarantined} quarantined.",
                 "The import from {source} gave {inserted} new, {updated} updated, {unchanged} unchanged and {quarantined} quarantined.",
             ),
             "zh": (

@@ -107,7 +107,7 @@ OUR_OWN_BROKEN = [
     (
         "Order SO-1001 can be cancelled.",
         {"order_id": "SO-1001"},
-        "Order SO-1001 is shipped and cannot be cancelled.",
+        "Order SO-1001 cannot be cancelled.",
         "negation",
     ),
     ("订单 SO-1001 未取消。", {"order_id": "SO-1001"}, "订单 SO-1001 已取消。", "negation"),
@@ -151,11 +151,48 @@ OUR_OWN_BROKEN = [
         "订单 SO-1001 已入库，等待发货。",
         "repeated",
     ),
-    # far too short to say what the template says
+    # a state or an action of the template left out
     (
         "SO-1001.",
         {"order_id": "SO-1001"},
         "Order SO-1001 is stocked in and now awaits shipment.",
+        "missing_word",
+    ),
+    (
+        "Order SO-1001 with FedEx (784512345678).",
+        {"order_id": "SO-1001", "carrier": "FedEx", "tracking_number": "784512345678"},
+        "Order SO-1001 is shipped with FedEx (784512345678).",
+        "missing_word",
+    ),
+    ("订单 SO-1001，等待发货。", {"order_id": "SO-1001"}, "订单 SO-1001 已入库，等待发货。", "missing_word"),
+    # brackets that do not pair up: a sentence put together from two
+    (
+        "Invoice INV-2026-000001 of order SO-1001, amount CNY 9.00): http://h/i.pdf",
+        {
+            "invoice_number": "INV-2026-000001",
+            "order_id": "SO-1001",
+            "amount": "CNY 9.00",
+            "url": "http://h/i.pdf",
+        },
+        "The invoice INV-2026-000001 of order SO-1001 (CNY 9.00) is here: http://h/i.pdf",
+        "brackets",
+    ),
+    (
+        "订单 SO-1001 已发货（UPS，运单号 1Z0000000000000000，运费 CNY 9.00。",
+        {
+            "order_id": "SO-1001",
+            "carrier": "UPS",
+            "tracking_number": "1Z0000000000000000",
+            "freight": "CNY 9.00",
+        },
+        "订单 SO-1001 已由 UPS 发货（运单号 1Z0000000000000000），运费 CNY 9.00。",
+        "brackets",
+    ),
+    # far longer than anything the template says
+    (
+        "Order SO-1001 is cancelled, and I really hope you have a wonderful day full of sunshine, joy, laughter and lovely surprises wherever you go.",
+        {"order_id": "SO-1001"},
+        "Order SO-1001 is cancelled.",
         "length",
     ),
 ]
@@ -182,7 +219,7 @@ PARAPHRASES = [
         "没有找到订单 SO-9，请核对订单号后再试。",
     ),
     (
-        "Your request is with our staff now (ticket #3); a colleague will get back to you soon.",
+        "I have passed your request on to our staff (ticket #3); a colleague will get back to you soon.",
         {"ticket": "3"},
         handoff("en", "3"),
     ),
