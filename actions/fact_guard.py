@@ -131,13 +131,18 @@ def _is_whole(reply: str, template: str, values: list[str]) -> bool:
 
 
 def _repeats(text: str, language: str) -> set[str]:
+    """Phrases said twice: a three-character run (Chinese) or a word pair (English) anywhere, and a word
+    or a two-character word said twice in a row ("Order Order", 订单订单)."""
+    repeated = set()
     if language == "zh":
         chars = [c for c in text if _CJK.match(c)]
         grams = ["".join(chars[i : i + 3]) for i in range(len(chars) - 2)]
+        repeated |= {m.group(1) * 2 for m in re.finditer(r"([\u3400-\u9fff]{2})\1", text)}
     else:
         words = reply_vocabulary.english_words(text)
         grams = [" ".join(words[i : i + 2]) for i in range(len(words) - 1)]
-    seen, repeated = set(), set()
+        repeated |= {f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if a == b}
+    seen = set()
     for gram in grams:
         (repeated if gram in seen else seen).add(gram)
     return repeated

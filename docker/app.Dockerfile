@@ -36,9 +36,12 @@ RUN pip install --no-cache-dir --no-deps --index-url "$TORCH_INDEX_URL" \
 # --- the LLM server's default model: trained here ... ---------------------------------------------
 FROM deps AS llm-model-train
 WORKDIR /build
-# The tokenizer covers every Chinese character of domain.yml and data/ (llm_server.corpus).
+# The corpus takes its templates from domain.yml and its state labels from orders/domain; the
+# tokenizer covers every Chinese character of domain.yml and data/ (llm_server.corpus).
 COPY domain.yml ./
 COPY data data
+COPY orders/__init__.py orders/
+COPY orders/domain orders/domain
 COPY llm_server llm_server
 RUN python -m llm_server.train --out models/llm
 

@@ -70,8 +70,13 @@ WORKDIR /app
 COPY domain.yml config.yml credentials.yml endpoints.yml ./
 COPY actions actions
 COPY bot bot
-# The action server phrases replies with llm_server's pure-Python prompt format (no torch).
+# The action server phrases replies with llm_server's pure-Python prompt format (no torch); its reply
+# guard reads the domain's words from domain.yml, the state labels (orders/domain, standard library
+# only) and the carriers.
 COPY llm_server/__init__.py llm_server/phrasing_format.py llm_server/
+COPY orders/__init__.py orders/
+COPY orders/domain orders/domain
+COPY config/carriers.yml config/
 COPY docker/healthcheck.py docker/rasa-entrypoint.sh docker/
 COPY --from=model /build/models/orderbot.tar.gz models/orderbot.tar.gz
 # Numeric, so that a runtime (Kubernetes runAsNonRoot too) can tell it is not root.

@@ -222,13 +222,11 @@ SITUATIONS: tuple[Situation, ...] = (
             "en": (
                 "Here is the invoice {invoice_number} of order {order_id} ({amount}): {url}",
                 "Your invoice {invoice_number} for order {order_id} comes to {amount}. You can download it here: {url}",
-                "Invoice {invoice_number} of order {order_id}, amount {amount}, is ready at {url}",
                 "Sure! The invoice of order {order_id} is {invoice_number} ({amount}): {url}",
             ),
             "zh": (
                 "这是订单 {order_id} 的发票 {invoice_number}（金额 {amount}）：{url}",
-                "订单 {order_id} 的发票号是 {invoice_number}，金额 {amount}，请点击下载：{url}",
-                "您好，订单 {order_id} 的发票 {invoice_number}（{amount}）在这里：{url}",
+                "您好，订单 {order_id} 的发票号是 {invoice_number}，金额 {amount}，请点击下载：{url}",
             ),
         },
         "36f02e34e0",
@@ -316,9 +314,8 @@ SITUATIONS: tuple[Situation, ...] = (
                 "Your request has been passed to our staff (ticket #{ticket}), and a colleague will get back to you.",
             ),
             "zh": (
-                "已为您转接人工，工单号 #{ticket}，同事会尽快联系您。",
                 "已为您转接人工（工单 #{ticket}），请稍候，同事会尽快联系您。",
-                "您的请求已转接人工（工单 #{ticket}），同事会尽快联系您。",
+                "您的请求已转接人工，工单号是 #{ticket}，同事会尽快联系您。",
             ),
         },
         "26f3378f2e",
@@ -348,12 +345,11 @@ SITUATIONS: tuple[Situation, ...] = (
         {
             "en": (
                 "Shall I ship order {order_id} with {carrier}, tracking number {tracking_number}? The customer will be told.",
-                "Ship order {order_id} via {carrier} with tracking number {tracking_number}? The customer will then be told.",
-                "Ready to ship order {order_id} with {carrier} (tracking number {tracking_number})? The customer will be told.",
+                "Ready to ship? Order {order_id} goes with {carrier}, tracking number {tracking_number}, and the customer will be told.",
             ),
             "zh": (
                 "确认用 {carrier} 发货订单 {order_id} 吗？运单号 {tracking_number}，客户会收到通知。",
-                "订单 {order_id} 确认由 {carrier} 发货、运单号 {tracking_number} 吗？发货后客户会收到通知。",
+                "请确认：订单 {order_id} 由 {carrier} 发货，运单号 {tracking_number}，可以发货吗？客户会收到通知。",
             ),
         },
         "56c48b20ad",
@@ -371,7 +367,6 @@ SITUATIONS: tuple[Situation, ...] = (
             "zh": (
                 "订单 {order_id} 已通过 {carrier} 发货，运单号 {tracking_number}，运费 {freight}。",
                 "好的，订单 {order_id} 已由 {carrier} 发货，运单号 {tracking_number}，运费为 {freight}。",
-                "订单 {order_id} 已发货（{carrier}，运单号 {tracking_number}），运费 {freight}。",
             ),
         },
         "a148bda37f",

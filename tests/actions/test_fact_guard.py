@@ -146,6 +146,18 @@ OUR_OWN_BROKEN = [
         "fact_count",
     ),
     (
+        "Order Order SO-1001 is waiting for your confirmation.",
+        {"order_id": "SO-1001", "status": "waiting for your confirmation"},
+        "Order SO-1001 is waiting for your confirmation.",
+        "repeated",
+    ),
+    (
+        "订单订单 SO-1001 已入库，等待发货。",
+        {"order_id": "SO-1001"},
+        "订单 SO-1001 已入库，等待发货。",
+        "repeated",
+    ),
+    (
         "您的订单您的订单 SO-1001 已入库，等待发货。",
         {"order_id": "SO-1001"},
         "订单 SO-1001 已入库，等待发货。",
