@@ -31,9 +31,12 @@ from actions.order_client import (
 from actions.order_ids import entity_order_id, requested_order_id
 from actions.phrasing import phrased
 from actions.replies import language, money, refusal, reply_to_staff_failure
+from orders.domain.labels import STATUS_LABELS
+from orders.domain.model import OrderStatus
 
 logger = logging.getLogger(__name__)
 _ZH_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_STATES = {status.value for status in OrderStatus}
 _CUSTOMER_ID = re.compile(r"(?<![A-Za-z0-9])C-\d{1,10}(?![0-9])", re.IGNORECASE)
 LIST_LIMIT = 10
 
@@ -188,7 +191,9 @@ class ActionListOrders(StaffAction):
         filters = []
         if state:
             params["status"] = state
-            filters.append(state.replace("_", " "))
+            # The state as every page and reply names it, in the user's language (not its code).
+            labels = STATUS_LABELS.get(OrderStatus(state)) if state in _STATES else None
+            filters.append(labels[lang] if labels else state.replace("_", " "))
         if day:
             params["created_from"] = f"{day.isoformat()}T00:00:00"
             params["created_to"] = f"{(day + timedelta(days=1)).isoformat()}T00:00:00"

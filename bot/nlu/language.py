@@ -18,8 +18,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# Order numbers and similar codes say nothing about the language.
-_LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])(?![Ss][Oo][-_ ]?\d)[A-Za-z]{2,}")
+# Order numbers, tracking numbers and similar codes (SO-1001, SF1234567890, 1Z999AA1, EA123456789CN)
+# say nothing about the language: a word is a run of letters with no digit joined to it.
+_LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])(?![Ss][Oo][-_ ]?\d)[A-Za-z]{2,}(?![A-Za-z0-9])")
 
 
 def detect_language(text: str) -> str | None:

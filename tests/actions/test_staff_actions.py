@@ -140,6 +140,30 @@ def test_list_orders_by_state(warehouse):
     assert none[0]["response"] == "utter_no_orders"
 
 
+def test_the_state_filter_is_named_in_the_users_language(warehouse):
+    zh, _ = run(
+        ActionListOrders(),
+        tracker(
+            "列出已取消的订单",
+            language="zh",
+            intent="list_orders",
+            entities={"order_state": "cancelled"},
+            token=warehouse,
+        ),
+    )
+    assert zh[0]["filter"] == "（已取消）"
+    en, _ = run(
+        ActionListOrders(),
+        tracker(
+            "list pending orders",
+            intent="list_orders",
+            entities={"order_state": "pending_confirmation"},
+            token=warehouse,
+        ),
+    )
+    assert en[0]["filter"] == " (waiting for your confirmation)"
+
+
 def test_import_without_configured_sources_says_so(order_service):
     operations = sign_in_staff(order_service, "operations")
     messages, _ = run(

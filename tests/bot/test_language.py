@@ -13,6 +13,13 @@ from bot.nlu.language import LanguageDetector, detect_language
         ("我的 order SO-1001 到哪了", "zh"),
         ("where is my 订单 SO-1001", "en"),
         ("SO-1001", None),
+        # a tracking number typed on its own, in a Chinese or an English conversation
+        ("SF9876543210987", None),
+        ("JDVA12345678901", None),
+        ("EA123456789CN", None),
+        ("1Z999AA10123456784", None),
+        ("运单号 SF9876543210987", "zh"),
+        ("tracking number SF9876543210987", "en"),
         ("12345 !!", None),
         ("", None),
         ("你好", "zh"),

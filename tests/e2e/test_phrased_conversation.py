@@ -24,11 +24,15 @@ EN_WORDS = ("confirm", "cancel", "invoice", "ticket", "settle", "ship", "stock",
 ZH_WORDS = ("确认", "取消", "发票", "工单", "结算", "发货", "入库", "导入", "退款", "已完成", "成功")
 
 
-def says(reply: str, facts: list[str], words: list[str], language: str) -> None:
-    """``reply`` states every fact exactly once and every word, and no domain word beyond ``words``."""
+def says(reply: str, facts: list[str], words: list[str], language: str, may: tuple[str, ...] = ()) -> None:
+    """``reply`` states every fact exactly once and every word, and no domain word beyond ``words``
+    (and those it ``may`` say)."""
     assert "{" not in reply and "}" not in reply, reply
     for fact in facts:
-        assert reply.count(fact) == 1, f"{fact!r} not exactly once in {reply!r}"
+        rest = reply
+        for longer in (f for f in facts if fact in f and f != fact):  # SO-1005 is in its invoice URL too
+            rest = rest.replace(longer, " ")
+        assert rest.count(fact) == 1, f"{fact!r} not exactly once in {reply!r}"
     lowered = reply.lower()
     for word in words:
         assert word.lower() in lowered, f"{word!r} missing from {reply!r}"
@@ -36,7 +40,7 @@ def says(reply: str, facts: list[str], words: list[str], language: str) -> None:
     for fact in facts:
         stripped = stripped.replace(fact.lower(), " ")
     vocabulary = ZH_WORDS if language == "zh" else EN_WORDS
-    allowed = " ".join(words).lower()
+    allowed = " ".join([*words, *may]).lower()
     extra = [w for w in vocabulary if w in stripped and w not in allowed]
     assert not extra, f"{reply!r} also says {extra}"
     if language == "zh":
@@ -65,7 +69,7 @@ def test_a_chinese_customer_asks_about_a_shipped_order_and_confirms_another(phra
     assert "没" in reply or "未" in reply, reply
 
     reply = one(rest_chat(phrased_stack, "确认订单SO-1001", token, sender))
-    says(reply, ["SO-1001"], ["确认", "发票", "开具"], "zh")
+    says(reply, ["SO-1001"], ["确认", "发票", "开具"], "zh", may=("已完成",))
     assert "没" not in reply and "未" not in reply, reply
 
     reply = one(rest_chat(phrased_stack, "我要转人工", token, sender))
@@ -79,20 +83,23 @@ def test_an_english_customer_gets_the_status_and_invoice_and_cancels_an_order(ph
     reply = one(rest_chat(phrased_stack, "Where is my order SO-1003?", li_na, sender))
     says(reply, ["SO-1003", STATE_LABELS["en"]["awaiting_shipment"]], ["stock", "ship"], "en")
 
-    reply = one(rest_chat(phrased_stack, "Can I have the invoice for SO-1003?", li_na, sender))
-    number = re.search(r"INV-\d{4}-\d{6}", reply)
-    assert number, reply
-    url = re.search(r"https?://\S+invoice\.pdf", reply)
-    assert url, reply
-    says(reply, ["SO-1003", number.group(), "CNY 5600.00", url.group()], ["invoice"], "en")
-
-    wang_fang = sign_in(phrased_stack, "SO-1005", "wang.fang@example.cn")
+    wang_fang = sign_in(phrased_stack, "SO-1005", "wang.fang@example.cn")  # SO-1005 waits for her
     sender = f"en-{uuid.uuid4().hex}"
-    asked = one(rest_chat(phrased_stack, "I want to cancel order SO-1005", wang_fang, sender))
-    says(asked, ["SO-1005"], ["cancel", "undone"], "en")
+    reply = one(rest_chat(phrased_stack, "please confirm my order SO-1005", wang_fang, sender))
+    says(reply, ["SO-1005"], ["confirm", "invoice", "issued"], "en", may=("done",))
+    reply = one(rest_chat(phrased_stack, "Can I have the invoice for SO-1005?", wang_fang, sender))
+    number = re.search(r"INV-\d{4}-\d{6}", reply)
+    url = re.search(r"https?://\S+invoice\.pdf", reply)
+    assert number and url, reply
+    says(reply, ["SO-1005", number.group(), "CNY 2150.75", url.group()], ["invoice"], "en")
+
+    sun_yue = sign_in(phrased_stack, "SO-1020", "sun.yue@example.cn")
+    sender = f"en-{uuid.uuid4().hex}"
+    asked = one(rest_chat(phrased_stack, "I want to cancel order SO-1020", sun_yue, sender))
+    says(asked, ["SO-1020"], ["cancel", "undone"], "en")
     assert "?" in asked and "not" in asked, asked
-    done = one(rest_chat(phrased_stack, "yes", wang_fang, sender))
-    says(done, ["SO-1005"], ["cancel"], "en")
+    done = one(rest_chat(phrased_stack, "yes", sun_yue, sender))
+    says(done, ["SO-1020"], ["cancel"], "en")
     assert "not" not in done.lower(), done
 
     # The console's transcript (read from Rasa's tracker) shows what the customer really saw.
@@ -118,7 +125,7 @@ def test_a_warehouse_clerk_stocks_in_and_ships(phrased_stack, language):
     asked = one(rest_chat(phrased_stack, number, token, sender))
     carrier = "SF Express" if language == "en" or "SF Express" in asked else "顺丰"
     words = ["ship", "told"] if language == "en" else ["发货", "通知", "运单号"]
-    says(asked, [order, number, carrier], words, language)
+    says(asked, [order, number, carrier], words, language, may=("确认",))
     assert "?" in asked or "？" in asked, asked
 
     shipped = one(rest_chat(phrased_stack, "yes" if language == "en" else "是的", token, sender))
