@@ -58,6 +58,7 @@ def test_a_service_that_fails_to_start_stops_the_others_and_shows_its_log(tmp_pa
             "ORDERS_PORT": str(free_port()),
             "ACTIONS_PORT": str(free_port()),
             "RASA_PORT": str(free_port()),
+            "LLM_PORT": str(free_port()),  # never 8000: `make run` may be up beside the tests
         }
     )
     stack = Stack(env)
@@ -78,7 +79,12 @@ def test_stopping_make_run_stops_every_service(tmp_path, stop_signal):
 
     from tests.conftest import free_port
 
-    ports = {"ORDERS_PORT": free_port(), "ACTIONS_PORT": free_port(), "RASA_PORT": free_port()}
+    ports = {
+        "ORDERS_PORT": free_port(),
+        "ACTIONS_PORT": free_port(),
+        "RASA_PORT": free_port(),
+        "LLM_PORT": free_port(),
+    }
     env = stack_environment(
         {
             "PATH": __import__("os").environ["PATH"],
