@@ -55,7 +55,7 @@ def generate(path: Path, rows: int) -> Path:
 
 def run_orderbot(url: str, path: Path) -> int:
     from orders.adapters.database import make_engine, upgrade
-    from orders.service_layer.bootstrap import import_from
+    from orders.service_layer.setup import import_from
 
     upgrade(url)
     engine = make_engine(url)
@@ -118,7 +118,7 @@ def main(argv: list[str]) -> int:
 
     if mode == "orderbot":
         import orders.adapters.database  # noqa: F401
-        import orders.service_layer.bootstrap  # noqa: F401
+        import orders.service_layer.setup  # noqa: F401
     started = time.perf_counter()
     rows = (run_orderbot if mode == "orderbot" else run_anchor)(url, path)
     elapsed = time.perf_counter() - started

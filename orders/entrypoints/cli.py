@@ -59,7 +59,7 @@ def _cmd_import(settings: Settings, args) -> int:
     from orders.adapters.erp_sources import UnknownSource, load_sources
     from orders.domain.erp_record import UnknownColumns
     from orders.entrypoints.observability import count_import
-    from orders.service_layer.bootstrap import import_from
+    from orders.service_layer.setup import import_from
 
     mapping = None
     if args.mapping:

@@ -47,6 +47,7 @@ from orders.adapters.fanout import FanOut, InProcessFanOut, RedisFanOut
 from orders.config import Settings
 from orders.domain.access import Role
 from orders.entrypoints.auth import TokenSigner, Unauthenticated
+from orders.entrypoints.http import dependencies
 from orders.service_layer.dispatcher import (
     OutboxDispatcher,
     Scope,
@@ -542,8 +543,9 @@ def register_hub(app: Flask, engine: Engine, settings: Settings, fanout: FanOut 
     """Add ``/ws/notifications`` to ``app``. The hub starts with the first connection, or at once
     when the server calls ``start()`` (gunicorn's worker does)."""
     hub = Hub(engine, settings, fanout)
-    signer: TokenSigner = app.extensions["orderbot"]["signer"]
-    app.extensions["orderbot"]["hub"] = hub
+    wired = dependencies.of(app)
+    signer: TokenSigner = wired.signer
+    wired.hub = hub
     options = app.config.setdefault("SOCK_SERVER_OPTIONS", {})
     options.setdefault("max_message_size", settings.hub_max_message_bytes)
     sock = Sock(app)

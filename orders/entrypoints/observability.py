@@ -43,6 +43,7 @@ from sqlalchemy import Engine, func, select
 
 from orders.adapters.orm import outbox
 from orders.domain.access import Role
+from orders.entrypoints.http import dependencies
 from orders.logging_setup import REQUEST_ID_HEADER, incoming_request_id, request_id
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class ScrapeTimeCollector:
 
     def collect(self) -> Iterator[Metric]:
         yield from self._outbox()
-        hub = self.app.extensions["orderbot"].get("hub")
+        hub = dependencies.of(self.app).hub
         connections = GaugeMetricFamily(
             "orderbot_hub_connections",
             "WebSocket clients connected to this process's notification hub, by role.",

@@ -2,7 +2,8 @@
 
 ``ApiSpec.operation`` registers a Flask view, validates its query string and JSON body with pydantic
 (a client's mistake is a 400 in the API's error shape, never a 500), and records the operation for
-``/api/v1/openapi.json``.
+``/api/v1/openapi.json``. A resource's module declares its routes on an ``ApiRoutes`` at import time;
+``create_app`` registers them on the app and in its ``ApiSpec``.
 """
 
 from __future__ import annotations
@@ -172,3 +173,33 @@ class ApiSpec:
                 "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             },
         }
+
+
+class ApiRoutes:
+    """The routes of one resource, declared where they are written and registered by ``create_app``.
+    Documented ones go through ``ApiSpec.operation``; ``undocumented`` ones (the OpenAPI document
+    itself) only become URL rules."""
+
+    def __init__(self) -> None:
+        self._operations: list[tuple[str, str, dict[str, Any], Callable]] = []
+        self._undocumented: list[tuple[str, str, Callable]] = []
+
+    def operation(self, rule: str, method: str, **documentation: Any) -> Callable:
+        def declare(view: Callable) -> Callable:
+            self._operations.append((rule, method, documentation, view))
+            return view
+
+        return declare
+
+    def undocumented(self, rule: str, method: str) -> Callable:
+        def declare(view: Callable) -> Callable:
+            self._undocumented.append((rule, method, view))
+            return view
+
+        return declare
+
+    def register(self, app: Flask, spec: ApiSpec) -> None:
+        for rule, method, documentation, view in self._operations:
+            spec.operation(app, rule, method, **documentation)(view)
+        for rule, method, view in self._undocumented:
+            app.add_url_rule(rule, endpoint=view.__name__, view_func=view, methods=[method])

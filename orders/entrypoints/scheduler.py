@@ -15,7 +15,7 @@ from orders.config import Settings
 from orders.domain.access import SYSTEM_SCHEDULER
 from orders.entrypoints.observability import count_import
 from orders.service_layer import services
-from orders.service_layer.bootstrap import import_from
+from orders.service_layer.setup import import_from
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
 log = logging.getLogger(__name__)

@@ -299,3 +299,113 @@ class LinkIn(Strict):
 class Health(BaseModel):
     status: str
     service: str
+
+
+# --- handoffs: the conversation and the staff answer (the console) ------------------------------------
+
+
+class ConversationMessageOut(BaseModel):
+    speaker: Literal["customer", "bot", "staff"]
+    text: str
+    at: datetime
+    by: str | None = None  # the staff user who answered
+
+
+class HandoffConversationOut(BaseModel):
+    ticket_id: int
+    available: bool  # the assistant's side could be read and may be shown
+    withheld: bool  # it could be read, but is not the ticket's customer's conversation
+    items: list[ConversationMessageOut]
+
+
+class HandoffReplyIn(Strict):
+    message: str = Field(min_length=1, max_length=2000)
+
+
+class HandoffReplyOut(BaseModel):
+    ticket_id: int
+    customer_id: str
+    message: str
+
+
+# --- statistics for the console's charts ----------------------------------------------------------------
+
+MAX_STATS_DAYS = 366
+
+
+class ImportStatsQuery(Strict):
+    days: int = Field(default=30, ge=1, le=MAX_STATS_DAYS)
+
+
+class SettlementStatsQuery(Strict):
+    days: int = Field(default=30, ge=1, le=MAX_STATS_DAYS)
+
+
+class LatencyStatsQuery(Strict):
+    days: int = Field(default=7, ge=1, le=MAX_STATS_DAYS)
+
+
+class ConversationStatsQuery(Strict):
+    days: int = Field(default=14, ge=1, le=MAX_STATS_DAYS)
+
+
+class StateCountOut(BaseModel):
+    status: str
+    label: Labels
+    count: int
+
+
+class StateCountList(BaseModel):
+    items: list[StateCountOut]
+
+
+class ImportDayOut(BaseModel):
+    day: date
+    imports: int
+    rows: int
+    quarantined: int
+
+
+class ImportDayList(BaseModel):
+    items: list[ImportDayOut]
+
+
+class SettlementDayOut(BaseModel):
+    day: date
+    orders: int
+    amount_due: dict[str, str]  # currency -> amount
+
+
+class SettlementDayList(BaseModel):
+    items: list[SettlementDayOut]
+
+
+class LatencyBucketOut(BaseModel):
+    label: str
+    count: int
+
+
+class NotificationLatencyOut(BaseModel):
+    buckets: list[LatencyBucketOut]
+    dispatched: int
+    pending: int
+    p50_s: float | None
+    p95_s: float | None
+    max_s: float | None
+
+
+class IntentCountOut(BaseModel):
+    intent: str
+    count: int
+
+
+class ConversationDayOut(BaseModel):
+    day: date
+    turns: int
+    fallbacks: int
+    fallback_rate: float
+    top_intents: list[IntentCountOut]
+
+
+class ConversationDayList(BaseModel):
+    items: list[ConversationDayOut]

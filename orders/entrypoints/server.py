@@ -9,10 +9,11 @@ from gunicorn.app.base import BaseApplication
 
 from orders.adapters.database import make_engine
 from orders.config import Settings
-from orders.entrypoints.api import create_app
+from orders.entrypoints.flask_app import create_app
+from orders.entrypoints.http import dependencies
 from orders.entrypoints.observability import count_import
 from orders.logging_setup import configure_logging, gunicorn_logconfig
-from orders.service_layer.bootstrap import prepare_database
+from orders.service_layer.setup import prepare_database
 
 # gunicorn's default access line, then the request id the app answered with (X-Request-ID).
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
@@ -111,7 +112,7 @@ def serve(settings: Settings) -> None:
         if settings.worker_class == "gevent":
             make_psycopg2_cooperative()
             engine.dispose(close=False)
-        app.extensions["orderbot"]["hub"].start()
+        dependencies.of(app).hub.start()
 
     # One process: SQLite has one writer anyway. gevent (the default) holds thousands of idle
     # WebSocket clients as greenlets; gthread needs an OS thread per client (ORDERS_THREADS).

@@ -22,6 +22,14 @@ class UserError(ValueError):
     """A user could not be added or linked; the message says why."""
 
 
+class UserExists(UserError):
+    """A user of that name exists already."""
+
+
+class UnknownUser(UserError):
+    """No user of that name."""
+
+
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
@@ -55,7 +63,7 @@ def add_user(
         raise UserError("A password has at least 8 characters.")
     with uow:
         if uow.users.get(username):
-            raise UserError(f"User {username} already exists.")
+            raise UserExists(f"User {username} already exists.")
         uow.users.add(
             username=username,
             password_hash=hash_password(password),
@@ -87,7 +95,7 @@ def link_platform_user(
         raise UserError("A platform user id is 1-128 characters.")
     with uow:
         if uow.users.get(username) is None:
-            raise UserError(f"No user {username}: add it first with `orderbot users add`.")
+            raise UnknownUser(f"No user {username}: add it first with `orderbot users add`.")
         uow.users.link(platform, platform_user_id.strip(), username)
         uow.commit()
 

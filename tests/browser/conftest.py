@@ -30,7 +30,7 @@ from orders.config import PROJECT_ROOT, Settings  # noqa: E402
 from orders.domain.access import Actor, Role, Source  # noqa: E402
 from orders.entrypoints import web  # noqa: E402
 from orders.service_layer import services, users  # noqa: E402
-from orders.service_layer.bootstrap import import_from  # noqa: E402
+from orders.service_layer.setup import import_from  # noqa: E402
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.e2e.conftest import stack  # noqa: E402,F401  (the whole stack, started once per session)

@@ -175,11 +175,9 @@ def test_staff_over_rest_with_a_staff_token(stack, warehouse_token):
         "Which carrier ships it (e.g. SF Express, ZTO, JD Logistics, DHL)?"
     ]
     assert rest_chat(stack, "顺丰", warehouse_token, sender) == ["运单号是多少？"]
+    # A tracking number alone says nothing about the language: the conversation stays in Chinese.
     (asked,) = rest_chat(stack, "SF1234567890123", warehouse_token, sender)
-    assert (
-        asked
-        == "Ship order SO-1007 with SF Express, tracking number SF1234567890123? The customer will be told."
-    )
+    assert asked == "确认用 SF Express 发货订单 SO-1007，运单号 SF1234567890123？客户会收到通知。"
     (shipped,) = rest_chat(stack, "yes", warehouse_token, sender)
     assert shipped.startswith("Order SO-1007 is shipped with SF Express (SF1234567890123); freight CNY ")
 

@@ -18,7 +18,8 @@ from werkzeug.serving import make_server
 from orders.adapters import database
 from orders.config import Settings
 from orders.domain.access import Actor, Role, Source
-from orders.entrypoints.api import create_app
+from orders.entrypoints.flask_app import create_app
+from orders.entrypoints.http import dependencies
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SERVICE_TOKEN = "action-server-test-credential-0123456789"
@@ -96,7 +97,7 @@ class LiveServer:
         self.thread.start()
 
     def token(self, name: str = "ops", role: Role = Role.OPERATIONS, customer_id: str | None = None) -> str:
-        return self.app.extensions["orderbot"]["signer"].issue(Actor(name, role, Source.REST, customer_id))
+        return dependencies.of(self.app).signer.issue(Actor(name, role, Source.REST, customer_id))
 
     def as_(self, role: Role | str, customer_id: str | None = None) -> requests.Session:
         """A client session signed in with ``role`` (a customer needs ``customer_id``)."""

@@ -7,7 +7,7 @@ import requests
 
 from orders.domain.access import Role
 from orders.service_layer import users
-from orders.service_layer.bootstrap import import_from
+from orders.service_layer.setup import import_from
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from tests.orders.conftest import HEADER, SERVICE_TOKEN, SHANGHAI, order_row, write_csv
 

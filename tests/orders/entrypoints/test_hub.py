@@ -17,9 +17,10 @@ from orders.adapters.fanout import InProcessFanOut
 from orders.adapters.orm import outbox
 from orders.domain.access import Actor, Role, Source
 from orders.entrypoints.auth import TokenSigner
+from orders.entrypoints.http import dependencies
 from orders.entrypoints.hub import LAG_SECONDS
-from orders.service_layer.bootstrap import import_from
 from orders.service_layer.dispatcher import OutboxDispatcher
+from orders.service_layer.setup import import_from
 from tests.orders.conftest import HEADER, SHANGHAI, LiveServer, order_row, settings_for, write_csv
 from tests.orders.hub_support import Client, Closed, ServerProcess, add_event, ws_url
 
@@ -40,7 +41,7 @@ class HubServer(LiveServer):
 
     def __init__(self, engine, settings) -> None:
         super().__init__(engine, settings)
-        self.hub = self.app.extensions["orderbot"]["hub"]
+        self.hub = dependencies.of(self.app).hub
         self.clients: list[Client] = []
 
     def client(self, role: Role = Role.OPERATIONS, customer_id: str | None = None, after=None) -> Client:
@@ -140,7 +141,7 @@ def test_a_customer_never_gets_another_customers_event_whatever_it_sends(hub_ser
 
 
 def test_a_customer_token_without_a_customer_id_is_refused(sqlite_hub):
-    signer = sqlite_hub.app.extensions["orderbot"]["signer"]
+    signer = dependencies.of(sqlite_hub.app).signer
     claims_without_customer = signer.issue(Actor("nobody", Role.CUSTOMER, Source.REST, None))
     client = sqlite_hub.connect()
     client.send({"type": "auth", "token": claims_without_customer, "after": None})
@@ -171,7 +172,7 @@ def test_the_first_message_must_authenticate_or_the_connection_closes_with_4001(
 
 def test_a_token_signed_elsewhere_or_expired_is_refused(sqlite_hub):
     other = TokenSigner("another-secret-0123456789-0123456789-xyz", timedelta(minutes=5), None)
-    own_secret = sqlite_hub.app.extensions["orderbot"]["signer"].secret
+    own_secret = dependencies.of(sqlite_hub.app).signer.secret
     expired = TokenSigner(own_secret, timedelta(seconds=-10), None)
     for token in (
         other.issue(Actor("ops", Role.OPERATIONS, Source.REST)),
@@ -573,7 +574,7 @@ def test_events_made_in_one_process_reach_clients_of_another_through_redis(
 def test_a_connection_lives_no_longer_than_its_token(hub_server):
     from datetime import timedelta as _timedelta
 
-    signer = hub_server.app.extensions["orderbot"]["signer"]
+    signer = dependencies.of(hub_server.app).signer
     short = TokenSigner(signer.secret, _timedelta(seconds=2), None)
     client = hub_server.connect()
     token = short.issue(Actor("ops", Role.OPERATIONS, Source.REST))

@@ -85,7 +85,7 @@ def test_an_unhandled_error_is_logged_with_its_traceback_and_request_id(json_ser
     assert answer.headers["X-Request-ID"] == "broken-1"
     lines = logs.of("broken-1")
     (failure,) = [line for line in lines if line["level"] == "ERROR"]
-    assert failure["logger"] == "orders.entrypoints.api" and failure["message"] == "unhandled error"
+    assert failure["logger"] == "orders.entrypoints.http.errors" and failure["message"] == "unhandled error"
     assert "Traceback" in failure["exc_info"] and "handoffs" in failure["exc_info"]
     assert [line["status"] for line in lines if line["logger"] == "orders.access"] == [500]
 

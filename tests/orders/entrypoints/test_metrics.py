@@ -14,6 +14,7 @@ from sqlalchemy import update
 from orders.adapters.orm import outbox
 from orders.config import PROJECT_ROOT
 from orders.domain.access import Role
+from orders.entrypoints.http import dependencies
 from tests.orders.conftest import HEADER, order_row, write_csv
 from tests.orders.hub_support import Client, ServerProcess, add_event
 
@@ -125,7 +126,7 @@ def test_outbox_backlog_and_hub_connections_are_read_at_scrape_time(live_server,
     assert value(samples, "orderbot_outbox_pending") == 3
     assert 3600 <= value(samples, "orderbot_outbox_lag_seconds") < 3600 + 60
 
-    hub = live_server.app.extensions["orderbot"]["hub"]
+    hub = dependencies.of(live_server.app).hub
     client = None
     try:
         hub.start()  # its dispatcher sends the backlog at once

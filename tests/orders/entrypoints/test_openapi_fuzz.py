@@ -5,8 +5,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from orders.adapters import database
-from orders.entrypoints.api import create_app
-from orders.service_layer.bootstrap import import_from
+from orders.entrypoints.flask_app import create_app
+from orders.entrypoints.http import dependencies
+from orders.service_layer.setup import import_from
 from tests.orders.conftest import SHANGHAI, settings_for
 
 
@@ -25,7 +26,7 @@ def app(tmp_path_factory):
 def test_no_server_errors(app):
     from orders.domain.access import Actor, Role, Source
 
-    token = app.extensions["orderbot"]["signer"].issue(Actor("fuzzer", Role.OPERATIONS, Source.REST))
+    token = dependencies.of(app).signer.issue(Actor("fuzzer", Role.OPERATIONS, Source.REST))
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []
     calls: list[int] = []

@@ -2,7 +2,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from orders.entrypoints.scheduler import catch_up, last_settlement_day
-from orders.service_layer.bootstrap import import_from
+from orders.service_layer.setup import import_from
 from tests.orders.conftest import HEADER, SHANGHAI, order_row, settings_for, write_csv
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -14,10 +14,11 @@ from orders.adapters.orm import outbox
 from orders.config import PROJECT_ROOT
 from orders.domain.access import Actor, Role, Source
 from orders.entrypoints import web
-from orders.entrypoints.api import create_app
 from orders.entrypoints.auth import TokenSigner
-from orders.service_layer import services
-from orders.service_layer.bootstrap import import_from
+from orders.entrypoints.flask_app import create_app
+from orders.entrypoints.http import dependencies
+from orders.service_layer import services, views
+from orders.service_layer.setup import import_from
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from tests.orders.conftest import HEADER, SHANGHAI, order_row, settings_for, write_csv
 from tests.platform_recorder import Recorder
@@ -39,7 +40,7 @@ def client(app):
 
 def bearer(app, role: str, customer_id: str | None = None, name: str | None = None) -> dict[str, str]:
     actor = Actor(name or role, Role(role), Source.REST, customer_id)
-    return {"Authorization": f"Bearer {app.extensions['orderbot']['signer'].issue(actor)}"}
+    return {"Authorization": f"Bearer {dependencies.of(app).signer.issue(actor)}"}
 
 
 def load(engine, tmp_path, rows: list[list[str]]):
@@ -228,7 +229,7 @@ def test_imports_per_day_groups_by_local_day():
 
             return Result()
 
-    items = web.imports_per_day(FakeEngine(), 2, SHANGHAI, today=date(2026, 11, 25))
+    items = views.imports_per_day(FakeEngine(), 2, SHANGHAI, today=date(2026, 11, 25))
     assert items == [
         {"day": "2026-11-24", "imports": 1, "rows": 3, "quarantined": 1},
         {"day": "2026-11-25", "imports": 1, "rows": 5, "quarantined": 0},
@@ -457,7 +458,7 @@ def test_staff_read_the_conversation_without_its_tokens(sqlite_engine, tmp_path,
     )
     app = create_app(sqlite_engine, settings)
     client = app.test_client()
-    signer = app.extensions["orderbot"]["signer"]
+    signer = dependencies.of(app).signer
     rasa_api.token = signer.issue(Actor("c1", Role.CUSTOMER, Source.REST, "C-001"))
     ticket = open_ticket(sqlite_engine, "C-001")
     response = client.get(f"/api/v1/handoffs/{ticket}/conversation", headers=bearer(app, "operations"))
@@ -495,7 +496,7 @@ def test_a_ticket_shows_and_resumes_only_its_own_customers_conversation(sqlite_e
     )
     app = create_app(sqlite_engine, settings)
     client = app.test_client()
-    signer = app.extensions["orderbot"]["signer"]
+    signer = dependencies.of(app).signer
     expired = TokenSigner(signer.secret, timedelta(seconds=-60), None)
     c2 = expired.issue(Actor("c2", Role.CUSTOMER, Source.REST, "C-002"))
     ops = bearer(app, "operations")

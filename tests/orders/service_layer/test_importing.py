@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from orders.adapters.orm import orders
 from orders.domain.erp_record import UnknownColumns
 from orders.domain.model import OrderStatus, PaymentStatus
-from orders.service_layer.bootstrap import import_from, prepare_database
+from orders.service_layer.setup import import_from, prepare_database
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from tests.orders.conftest import HEADER, SHANGHAI, order_row, write_csv
 

@@ -13,7 +13,7 @@ from orders.config import PROJECT_ROOT
 from orders.domain.access import SYSTEM_SCHEDULER, Actor, NotPermitted, Role, Source
 from orders.domain.model import Action, IllegalTransition, OrderStatus
 from orders.service_layer import services
-from orders.service_layer.bootstrap import import_from
+from orders.service_layer.setup import import_from
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from tests.orders.conftest import HEADER, SHANGHAI, order_row, write_csv
 

@@ -1,0 +1,101 @@
+"""Importing orders: from a configured ERP source by name, or from an uploaded export file."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import jsonify, request
+
+from orders.adapters.erp_csv import UnreadableFile
+from orders.adapters.erp_sources import UnknownSource, load_sources
+from orders.domain.access import Actor, check_staff
+from orders.domain.erp_record import UnknownColumns
+from orders.entrypoints import schemas
+from orders.entrypoints.http.dependencies import actor, deps
+from orders.entrypoints.http.errors import COMMON, ERROR, error
+from orders.entrypoints.http.idempotency import idempotent
+from orders.entrypoints.observability import count_import
+from orders.entrypoints.openapi import ApiRoutes, RequestInvalid, parse_body
+from orders.service_layer.setup import import_from
+
+routes = ApiRoutes()
+UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm")
+
+
+@routes.operation(
+    "/api/v1/imports",
+    "POST",
+    summary="Import orders: a configured source by name (JSON body) "
+    "or an uploaded file (multipart field 'file')",
+    tag="imports",
+    raw_body={
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ImportSourceRequest"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    },
+    documented_models=(schemas.ImportSourceRequest,),
+    headers=(("Idempotency-Key", "makes retries safe"),),
+    responses={
+        200: ("the import report", schemas.ImportReportOut),
+        403: ("not allowed", ERROR),
+        422: ("unreadable source", ERROR),
+        **COMMON,
+    },
+)
+@idempotent
+def run_import():
+    who = actor()
+    check_staff(who)
+    sources = load_sources(deps().settings.sources_file)
+    if request.files:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise RequestInvalid("Send the export as the multipart field 'file'.")
+        suffix = Path(upload.filename).suffix.lower()
+        if suffix not in UPLOAD_SUFFIXES:
+            raise RequestInvalid("The file must be .csv, .json, .jsonl or .xlsx.")
+        with tempfile.TemporaryDirectory(prefix="orderbot-import-") as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            upload.save(path)
+            return _import(path, sources, who, label=upload.filename)
+    body = parse_body(schemas.ImportSourceRequest)
+    if body.source not in sources:
+        return error(
+            422, "unknown_source", f"No configured source {body.source!r}.", known_sources=sorted(sources)
+        )
+    return _import(body.source, sources, who)
+
+
+def _import(source: Any, sources: dict, who: Actor, label: str | None = None):
+    settings = deps().settings
+    try:
+        report = import_from(deps().engine, source, settings.timezone, sources=sources, actor=who.name)
+    except (UnreadableFile, UnknownColumns, UnknownSource) as problem:
+        return error(422, "unreadable_source", str(problem))
+    count_import(report)
+    result = report.as_dict()
+    if label:
+        result["source"] = label
+    return jsonify(result)
+
+
+@routes.operation(
+    "/api/v1/imports/sources",
+    "GET",
+    summary="Names of the configured ERP sources",
+    tag="imports",
+    responses={200: ("names", schemas.SourceList), 403: ("not allowed", ERROR), **COMMON},
+)
+def import_sources():
+    check_staff(actor())
+    return jsonify({"items": sorted(load_sources(deps().settings.sources_file))})
