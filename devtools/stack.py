@@ -234,7 +234,8 @@ def redact(url: str) -> str:
 # --- the prod profile's servers ------------------------------------------------------------------------
 
 HOW_TO_START = (
-    'start it (the README\'s "Production profile on one machine" says how) or point {variable} at one'
+    "start it (docs/production.md, 'The production profile on one machine', says how) "
+    "or point {variable} at one"
 )
 
 

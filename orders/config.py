@@ -1,4 +1,4 @@
-"""Settings of the order service, read from environment variables (documented in the README)."""
+"""Settings of the order service, read from environment variables (documented in docs/configuration.md)."""
 
 from __future__ import annotations
 

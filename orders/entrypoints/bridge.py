@@ -21,7 +21,7 @@ platform accepted a post and before the cursor update commits, which re-posts th
   (``owner``, ``lease_until``), renewed while it works and released on a clean stop; another process
   takes over after ``lease_seconds`` when the owner died.
 
-Configuration (environment): see ``BridgeConfig.from_env`` and the README.
+Configuration (environment): see ``BridgeConfig.from_env`` and docs/configuration.md.
 """
 
 from __future__ import annotations

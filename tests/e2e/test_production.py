@@ -113,7 +113,7 @@ def test_an_unreachable_server_is_named_before_anything_starts():
         check_backing_servers(env)
     message = str(problem.value)
     assert f"RabbitMQ (Rasa's event broker) at 127.0.0.1:{dead} (RASA_BROKER_URL) is not reachable" in message
-    assert "README" in message and "guest:guest" not in message
+    assert "docs/production.md" in message and "guest:guest" not in message
 
 
 # --- against the real servers -------------------------------------------------------------------------
