@@ -6,11 +6,12 @@ import hmac
 import os
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import jwt
 
+from orders.clock import utcnow
 from orders.domain.access import Actor, Role, Source
 
 ISSUER = "orderbot"
@@ -45,7 +46,7 @@ class TokenSigner:
         return cls(jwt_secret, timedelta(minutes=ttl_minutes), service_token or None)
 
     def issue(self, actor: Actor) -> str:
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         claims = {
             "iss": ISSUER,
             "sub": actor.name,

@@ -36,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -58,6 +58,7 @@ from sqlalchemy.exc import IntegrityError
 
 from orders.adapters.chat_webhooks import DingTalkRobot, Posted, SlackChannel, SlackIncomingWebhook
 from orders.adapters.orm import outbox
+from orders.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +162,8 @@ def title_of(count: int, role: str, language: str) -> str:
     return {"en": en, "zh": zh}.get(language, f"{zh} | {en}")
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+def _naive_utcnow() -> datetime:
+    return utcnow().replace(tzinfo=None)  # bridge_cursors.updated_at is a naive UTC column
 
 
 class TargetWorker:
@@ -207,7 +208,7 @@ class TargetWorker:
                             recent_posts=[],
                             owner=None,
                             lease_until=0.0,
-                            updated_at=utcnow(),
+                            updated_at=_naive_utcnow(),
                         )
                     )
                 log.info("bridge %s: starts after outbox id %d", self.target.name, newest)
@@ -256,7 +257,7 @@ class TargetWorker:
                     bridge_cursors.c.owner == self.owner,
                     bridge_cursors.c.last_id == old,
                 )
-                .values(last_id=new, recent_posts=recent, updated_at=utcnow())
+                .values(last_id=new, recent_posts=recent, updated_at=_naive_utcnow())
             ).rowcount
         if not moved:
             log.error("bridge %s: the cursor was moved by another process; stepping back", self.target.name)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import timezone
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -42,6 +42,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import Engine, func, select
 
 from orders.adapters.orm import outbox
+from orders.clock import utcnow
 from orders.domain.access import Role
 from orders.entrypoints.http import dependencies
 from orders.logging_setup import REQUEST_ID_HEADER, incoming_request_id, request_id
@@ -123,7 +124,7 @@ class ScrapeTimeCollector:
         if oldest is not None:
             if oldest.tzinfo is None:  # a scalar subquery may come back without the column's type
                 oldest = oldest.replace(tzinfo=timezone.utc)
-            lag = max(0.0, (datetime.now(timezone.utc) - oldest).total_seconds())
+            lag = max(0.0, (utcnow() - oldest).total_seconds())
         yield GaugeMetricFamily(
             "orderbot_outbox_pending", "Outbox rows not dispatched to the hub yet.", value=pending
         )

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, event, func, select, update
@@ -29,13 +29,10 @@ from sqlalchemy.orm import Session
 
 from orders.adapters.fanout import FanOut
 from orders.adapters.orm import outbox
+from orders.clock import utcnow
 from orders.domain.access import Actor, Role
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def event_frame(row: Any) -> str:

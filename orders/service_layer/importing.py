@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
 from orders.adapters.repository import IMPORTED_COLUMNS, ImportedRows
+from orders.clock import utcnow
 from orders.domain.erp_record import InvalidRecord, OrderRecord, RecordCleaner, merged_mapping, resolve_header
 from orders.service_layer.child_process import can_fork, items_from_child
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
@@ -138,7 +139,7 @@ class BatchPreparer:
     def __call__(self, batch: list[tuple[int, Any]], bytes_read: int) -> PreparedBatch:
         batch_rows, latest, lines, quarantine = _clean_batch(batch, self.header, self.by_name, self.clean)
         records = list(latest.values())
-        prepared = self.make_rows(records, datetime.now(timezone.utc))
+        prepared = self.make_rows(records, utcnow())
         return PreparedBatch(
             batch_rows,
             [(lines[r.order_id], row) for r, row in zip(records, prepared, strict=True)],
@@ -232,7 +233,7 @@ def import_orders(
     make_rows = ImportedRows(uow.engine.dialect)
     report = ImportReport(source=source)
     with uow:
-        report.import_id = uow.imports.start(source, actor, datetime.now(timezone.utc))
+        report.import_id = uow.imports.start(source, actor, utcnow())
         uow.commit()
 
     prepare = BatchPreparer(header, by_name, clean, make_rows)
@@ -272,6 +273,6 @@ def import_orders(
             on_batch(report)
     with uow:
         report_dict = report.as_dict()
-        uow.imports.finish(report.import_id, report_dict, datetime.now(timezone.utc))
+        uow.imports.finish(report.import_id, report_dict, utcnow())
         uow.commit()
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from orders.adapters.repository import OrderQuery
+from orders.clock import utcnow
 from orders.domain import events
 from orders.domain.access import Actor, Role, can_see, check_permitted, check_staff
 from orders.domain.carriers import Carriers
@@ -42,10 +43,6 @@ class VersionMismatch(Exception):
 
 class ConcurrentUpdate(Exception):
     """Another change to the same order committed first."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _visible_order(uow: SqlAlchemyUnitOfWork, order_id: str, actor: Actor) -> Order:

@@ -6,8 +6,8 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime, timezone
 
+from orders.clock import utcnow
 from orders.domain.access import Actor, Role, Source
 from orders.domain.erp_record import InvalidRecord, normalise_email
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
@@ -70,7 +70,7 @@ def add_user(
             role=role.value,
             display_name=display_name or username,
             active=True,
-            created_at=datetime.now(timezone.utc),
+            created_at=utcnow(),
         )
         uow.commit()
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from orders.adapters.invoice_pdf import render_invoice
 from orders.adapters.orm import audit_log, imports, orders, outbox, settlements
+from orders.clock import utcnow
 from orders.domain.access import Actor, NotPermitted, Role, check_staff
 from orders.domain.labels import STATUS_LABELS
 from orders.domain.model import Order, OrderStatus
@@ -158,7 +159,7 @@ def settlements_per_day(engine: Engine, days: int, tz, today: date | None = None
 
 def notification_latency(engine: Engine, days: int, now: datetime | None = None) -> dict[str, Any]:
     """How long notifications waited in the outbox (created_at -> dispatched_at), as a histogram."""
-    since = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    since = (now or utcnow()) - timedelta(days=days)
     with engine.connect() as connection:
         rows = connection.execute(
             select(outbox.c.created_at, outbox.c.dispatched_at).where(outbox.c.created_at >= since)

@@ -7,10 +7,10 @@ import functools
 from flask import Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 
+from orders.clock import utcnow
 from orders.entrypoints.http.dependencies import actor, new_uow
 from orders.entrypoints.http.errors import error
 from orders.entrypoints.openapi import RequestInvalid
-from orders.service_layer import services
 
 MAX_KEY_CHARS = 128
 
@@ -46,7 +46,7 @@ def idempotent(view):
                         path=request.path,
                         status_code=response.status_code,
                         body=response.get_data(as_text=True),
-                        created_at=services.utcnow(),
+                        created_at=utcnow(),
                     )
                     uow.commit()
             except IntegrityError:  # a concurrent request with the same key stored its answer first
