@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from orders.adapters.repository import ConversationEventRepository
+from orders.adapters.repositories import ConversationEventRepository
 from orders.domain.conversation_turns import (
     DayFigures,
     Turn,

@@ -8,7 +8,7 @@ from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
-from orders.adapters.repository import IMPORTED_COLUMNS, ImportedRows
+from orders.adapters.repositories import IMPORTED_COLUMNS, ImportedRows
 from orders.clock import utcnow
 from orders.domain.erp_record import InvalidRecord, OrderRecord, RecordCleaner, merged_mapping, resolve_header
 from orders.service_layer.child_process import can_fork, items_from_child

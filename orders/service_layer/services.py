@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from orders.adapters.repository import OrderQuery
+from orders.adapters.repositories import OrderQuery
 from orders.clock import utcnow
 from orders.domain import events
 from orders.domain.access import Actor, Role, can_see, check_permitted, check_staff

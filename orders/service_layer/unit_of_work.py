@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from orders.adapters import repository
+from orders.adapters import repositories as repository
 from orders.adapters.orm import start_mappers
 
 _session_factories: dict[Engine, sessionmaker] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from orders.adapters.repository import OrderQuery
+from orders.adapters.repositories import OrderQuery
 from orders.domain.model import Action, OrderStatus
 from orders.entrypoints import schemas
 from orders.entrypoints.http.dependencies import actor, deps, expected_version, new_uow

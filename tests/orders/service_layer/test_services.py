@@ -85,7 +85,7 @@ def test_a_failure_inside_the_transaction_leaves_no_half_change(engine, tmp_path
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("orders.adapters.repository.OutboxRepository.add", crash)
+    monkeypatch.setattr("orders.adapters.repositories.outbox.OutboxRepository.add", crash)
     with pytest.raises(RuntimeError):
         change(engine, "SO-1", Action.CONFIRM)
     monkeypatch.undo()
@@ -212,7 +212,7 @@ def test_lists_sort_by_created_updated_or_paid_date(engine, tmp_path):
         ["SO-C", "C-1", "c", "", "", "1", "2026-11-02 10:00", "2026-11-07 10:00", "2026-11-01 10:00"],
     ]
     import_from(engine, write_csv(tmp_path / "s.csv", HEADER + ["paid_at"], rows), SHANGHAI)
-    from orders.adapters.repository import OrderQuery
+    from orders.adapters.repositories import OrderQuery
 
     def ids(**query):
         found, total = services.list_orders(SqlAlchemyUnitOfWork(engine), OrderQuery(**query), OPS)

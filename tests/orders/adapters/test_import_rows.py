@@ -9,12 +9,8 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from orders.adapters.orm import orders
-from orders.adapters.repository import (
-    IMPORTED_COLUMNS,
-    ImportedRows,
-    SqlAlchemyOrderRepository,
-    write_driver_rows,
-)
+from orders.adapters.repositories import SqlAlchemyOrderRepository
+from orders.adapters.repositories.import_rows import IMPORTED_COLUMNS, ImportedRows, write_driver_rows
 from orders.domain.erp_record import OrderRecord
 from orders.domain.model import OrderStatus
 from tests.orders.conftest import SHANGHAI
