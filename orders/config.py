@@ -133,3 +133,70 @@ class Settings:
             log_format=_log_format(env.get("LOG_FORMAT", "text").strip().lower() or "text"),
             trusted_proxies=_trusted_proxies(env.get("ORDERBOT_TRUSTED_PROXIES", "0").strip() or "0"),
         )
+
+
+BRIDGE_ROLES = ("warehouse", "finance")
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    """Where one role's notifications go: a DingTalk robot, a Slack channel, a Slack incoming webhook."""
+
+    dingtalk_webhook: str | None = None  # a robot's URL, or just its access token
+    dingtalk_secret: str | None = None  # the robot's signing secret, when it has one
+    slack_channel: str | None = None  # posted with SLACK_BOT_TOKEN
+    slack_incoming_webhook: str | None = None
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    """The chat bridge (orders/entrypoints/bridge.py): warehouse and finance notifications into their
+    DingTalk and Slack groups."""
+
+    groups: dict[str, GroupSettings]  # by role: warehouse, finance
+    slack_bot_token: str | None = None
+    dingtalk_api_url: str = "https://oapi.dingtalk.com"
+    slack_api_url: str = "https://slack.com/api/"
+    dingtalk_per_minute: int = 20
+    slack_per_minute: int = 50
+    dingtalk_language: str = "zh"  # en, zh or both
+    slack_language: str = "en"
+    enabled: bool = True
+    poll_seconds: float = 1.0
+    batch: int = 20
+    lease_seconds: float = 30.0
+    max_backoff_seconds: float = 300.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BridgeSettings:
+        env = os.environ if environ is None else environ
+        groups = {
+            role: GroupSettings(
+                dingtalk_webhook=env.get(f"ORDERBOT_DINGTALK_{role.upper()}_WEBHOOK") or None,
+                dingtalk_secret=env.get(f"ORDERBOT_DINGTALK_{role.upper()}_SECRET") or None,
+                slack_channel=env.get(f"SLACK_{role.upper()}_CHANNEL") or None,
+                slack_incoming_webhook=env.get(f"ORDERBOT_SLACK_{role.upper()}_WEBHOOK") or None,
+            )
+            for role in BRIDGE_ROLES
+        }
+        return cls(
+            groups=groups,
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            dingtalk_api_url=env.get("DINGTALK_API_URL", "https://oapi.dingtalk.com").rstrip("/"),
+            slack_api_url=env.get("SLACK_API_URL", "https://slack.com/api/"),
+            dingtalk_per_minute=int(env.get("ORDERBOT_DINGTALK_PER_MINUTE", "20")),
+            slack_per_minute=int(env.get("ORDERBOT_SLACK_PER_MINUTE", "50")),
+            dingtalk_language=_bridge_language(env.get("ORDERBOT_DINGTALK_LANGUAGE", "zh")),
+            slack_language=_bridge_language(env.get("ORDERBOT_SLACK_LANGUAGE", "en")),
+            enabled=env.get("ORDERBOT_BRIDGE", "on") != "off",
+            poll_seconds=float(env.get("ORDERBOT_BRIDGE_POLL_SECONDS", "1")),
+            batch=int(env.get("ORDERBOT_BRIDGE_BATCH", "20")),
+            lease_seconds=float(env.get("ORDERBOT_BRIDGE_LEASE_SECONDS", "30")),
+            max_backoff_seconds=float(env.get("ORDERBOT_BRIDGE_MAX_BACKOFF_SECONDS", "300")),
+        )
+
+
+def _bridge_language(value: str) -> str:
+    if value not in ("en", "zh", "both"):
+        raise ValueError(f"a bridge language must be en, zh or both, not {value!r}")
+    return value

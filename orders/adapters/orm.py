@@ -259,6 +259,19 @@ conversation_events = Table(
     Column("channel", String(32)),
 )
 
+# The chat bridge's cursor per group (migration 0005): the last outbox id delivered, recent post times
+# for the rate limit, and the lease that lets one process deliver a group at a time.
+bridge_cursors = Table(
+    "bridge_cursors",
+    metadata,
+    Column("target", String(64), primary_key=True),
+    Column("last_id", Integer, nullable=False),
+    Column("recent_posts", JSON, nullable=False),
+    Column("owner", String(128)),
+    Column("lease_until", Float, nullable=False, default=0.0),
+    Column("updated_at", DateTime, nullable=False),  # naive UTC
+)
+
 mapper_registry = registry()
 _mapped = False
 

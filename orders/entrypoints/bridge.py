@@ -21,7 +21,7 @@ platform accepted a post and before the cursor update commits, which re-posts th
   (``owner``, ``lease_until``), renewed while it works and released on a clean stop; another process
   takes over after ``lease_seconds`` when the owner died.
 
-Configuration (environment): see ``BridgeConfig.from_env`` and docs/configuration.md.
+Configuration (environment): ``orders.config.BridgeSettings``, documented in docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -40,15 +40,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
     func,
     insert,
     select,
@@ -57,26 +49,15 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from orders.adapters.chat_webhooks import DingTalkRobot, Posted, SlackChannel, SlackIncomingWebhook
-from orders.adapters.orm import outbox
+from orders.adapters.orm import bridge_cursors, outbox
 from orders.clock import utcnow
+from orders.config import BRIDGE_ROLES, BridgeSettings
 
 log = logging.getLogger(__name__)
 
-ROLES = ("warehouse", "finance")
+ROLES = BRIDGE_ROLES
 ROLE_NAMES = {"warehouse": {"en": "warehouse", "zh": "仓库"}, "finance": {"en": "finance", "zh": "财务"}}
 WINDOW_S = 60.0
-
-# The bridge's own table (migration 0005); kept out of orm.metadata, which belongs to the domain.
-bridge_cursors = Table(
-    "bridge_cursors",
-    MetaData(),
-    Column("target", String(64), primary_key=True),
-    Column("last_id", Integer, nullable=False),
-    Column("recent_posts", JSON, nullable=False),
-    Column("owner", String(128)),
-    Column("lease_until", Float, nullable=False, default=0.0),
-    Column("updated_at", DateTime, nullable=False),
-)
 
 
 class Poster(Protocol):
@@ -108,44 +89,51 @@ class BridgeConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BridgeConfig:
-        env = os.environ if environ is None else environ
-        dingtalk_api = env.get("DINGTALK_API_URL", "https://oapi.dingtalk.com").rstrip("/")
-        slack_api = env.get("SLACK_API_URL", "https://slack.com/api/")
-        dingtalk_rate = int(env.get("ORDERBOT_DINGTALK_PER_MINUTE", "20"))
-        slack_rate = int(env.get("ORDERBOT_SLACK_PER_MINUTE", "50"))
-        dingtalk_language = _language(env.get("ORDERBOT_DINGTALK_LANGUAGE", "zh"))
-        slack_language = _language(env.get("ORDERBOT_SLACK_LANGUAGE", "en"))
+        return cls.from_settings(BridgeSettings.from_env(environ))
+
+    @classmethod
+    def from_settings(cls, settings: BridgeSettings) -> BridgeConfig:
+        """The groups ``settings`` configure, each with its platform's poster."""
         targets = []
-        for role in ROLES:
-            upper = role.upper()
-            webhook = env.get(f"ORDERBOT_DINGTALK_{upper}_WEBHOOK")
-            if webhook:
+        for role, group in settings.groups.items():
+            if group.dingtalk_webhook:
+                webhook = group.dingtalk_webhook
                 if "://" not in webhook:  # just the access token
-                    webhook = f"{dingtalk_api}/robot/send?access_token={webhook}"
-                robot = DingTalkRobot(webhook, env.get(f"ORDERBOT_DINGTALK_{upper}_SECRET") or None)
-                targets.append(Target(f"dingtalk:{role}", role, robot, dingtalk_rate, dingtalk_language))
-            channel = env.get(f"SLACK_{upper}_CHANNEL")
-            if channel and env.get("SLACK_BOT_TOKEN"):
-                poster = SlackChannel(env["SLACK_BOT_TOKEN"], channel, slack_api)
-                targets.append(Target(f"slack:{role}", role, poster, slack_rate, slack_language))
-            incoming = env.get(f"ORDERBOT_SLACK_{upper}_WEBHOOK")
-            if incoming:
-                hook = SlackIncomingWebhook(incoming)
-                targets.append(Target(f"slack-webhook:{role}", role, hook, slack_rate, slack_language))
+                    webhook = f"{settings.dingtalk_api_url}/robot/send?access_token={webhook}"
+                robot = DingTalkRobot(webhook, group.dingtalk_secret)
+                targets.append(
+                    Target(
+                        f"dingtalk:{role}",
+                        role,
+                        robot,
+                        settings.dingtalk_per_minute,
+                        settings.dingtalk_language,
+                    )
+                )
+            if group.slack_channel and settings.slack_bot_token:
+                poster = SlackChannel(settings.slack_bot_token, group.slack_channel, settings.slack_api_url)
+                targets.append(
+                    Target(f"slack:{role}", role, poster, settings.slack_per_minute, settings.slack_language)
+                )
+            if group.slack_incoming_webhook:
+                hook = SlackIncomingWebhook(group.slack_incoming_webhook)
+                targets.append(
+                    Target(
+                        f"slack-webhook:{role}",
+                        role,
+                        hook,
+                        settings.slack_per_minute,
+                        settings.slack_language,
+                    )
+                )
         return cls(
             targets=targets,
-            enabled=env.get("ORDERBOT_BRIDGE", "on") != "off",
-            poll_seconds=float(env.get("ORDERBOT_BRIDGE_POLL_SECONDS", "1")),
-            batch=int(env.get("ORDERBOT_BRIDGE_BATCH", "20")),
-            lease_seconds=float(env.get("ORDERBOT_BRIDGE_LEASE_SECONDS", "30")),
-            max_backoff_seconds=float(env.get("ORDERBOT_BRIDGE_MAX_BACKOFF_SECONDS", "300")),
+            enabled=settings.enabled,
+            poll_seconds=settings.poll_seconds,
+            batch=settings.batch,
+            lease_seconds=settings.lease_seconds,
+            max_backoff_seconds=settings.max_backoff_seconds,
         )
-
-
-def _language(value: str) -> str:
-    if value not in ("en", "zh", "both"):
-        raise ValueError(f"a bridge language must be en, zh or both, not {value!r}")
-    return value
 
 
 def line_of(row: Any, language: str) -> str:
