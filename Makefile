@@ -7,13 +7,15 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 APP_STAMP := $(VENV)/.installed-app
 RASA_STAMP := $(RASA_VENV)/.installed-rasa
+# What both environments share (the phrasing contract, JSON logs): installed into each, editable.
+COMMON := packages/orderbot_common
 MODEL := models/orderbot.tar.gz
 TRAINING_DATA := data/nlu data/rules
 TRAINING_FILES := $(shell find $(TRAINING_DATA) -type f 2>/dev/null) domain.yml config.yml $(wildcard bot/nlu/*.py)
 RESULTS := var/test-results
 # The LLM server's default model: trained here from the project's own corpus (nothing is downloaded).
 LLM_MODEL := models/llm/config.json
-LLM_TRAINING_FILES := $(wildcard llm_server/train.py llm_server/phrasing_format.py llm_server/corpus/* orders/domain/labels.py) domain.yml
+LLM_TRAINING_FILES := $(wildcard llm_server/train.py $(COMMON)/orderbot_common/phrasing.py llm_server/corpus/* orders/domain/labels.py) domain.yml
 # The web pages' npm packages (socket.io-client, Chart.js), installed from web/package-lock.json.
 WEB_STAMP := web/node_modules/.package-lock.json
 
@@ -35,20 +37,22 @@ help:
 install: $(APP_STAMP) $(RASA_STAMP)
 
 # One stamp per requirements file: nothing is reinstalled unless its pins changed.
-$(APP_STAMP): requirements/app.txt pyproject.toml
+$(APP_STAMP): requirements/app.txt pyproject.toml $(COMMON)/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
 		{ echo "orderbot's services need Python 3.11 or newer as '$(PYTHON)' (set PYTHON=...)."; exit 1; }
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements/app.txt
 	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e $(COMMON)
 	touch $@
 
-$(RASA_STAMP): requirements/rasa.txt
+$(RASA_STAMP): requirements/rasa.txt $(COMMON)/pyproject.toml
 	@py310=$$(devtools/find-python310.sh) || exit 1; \
 		test -x $(RASA_VENV)/bin/python || $$py310 -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(RASA_VENV)/bin/python -m pip install --quiet -r requirements/rasa.txt
+	$(RASA_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e $(COMMON)
 	touch $@
 
 # Rasa's own fingerprinting still costs a TensorFlow start-up; make's timestamps cost nothing.
@@ -122,7 +126,7 @@ lint: $(APP_STAMP)
 
 lock:
 	$(VENV)/bin/python -m pip freeze --exclude-editable | sed '1i # Frozen from app.in by `make lock`; exact pins for a reproducible .venv (Python 3.11).' > requirements/app.txt
-	$(RASA_VENV)/bin/python -m pip freeze | sed '1i # Frozen from rasa.in by `make lock`; exact pins for .venv-rasa (Python 3.10, rasa 3.6.21).' > requirements/rasa.txt
+	$(RASA_VENV)/bin/python -m pip freeze --exclude-editable | sed '1i # Frozen from rasa.in by `make lock`; exact pins for .venv-rasa (Python 3.10, rasa 3.6.21).' > requirements/rasa.txt
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models var .rasa .pytest_cache

@@ -10,27 +10,23 @@
 - ``LOG_FORMAT=json``: one JSON object per log line (time, level, logger, message, request_id, and
   exc_info when present).
 
-The order service has the same logging in ``orders/logging_setup.py``; the two environments share
-no code, so these few lines are written twice.
+The line format and the rule for accepting a caller's id are ``orderbot_common.json_logs``, shared
+with the order service (``orders/logging_setup.py``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TextIO
 
+from orderbot_common import json_logs
+from orderbot_common.json_logs import REQUEST_ID_HEADER, JsonFormatter, accepted_request_id
 from prometheus_client import Counter, Histogram
 
-REQUEST_ID_HEADER = "X-Request-ID"
 UNKNOWN_ACTION = "unknown"
-_ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+__all__ = ["REQUEST_ID_HEADER", "JsonFormatter", "new_request_id", "current_request_id"]
 
 ACTION_SECONDS = Histogram(
     "orderbot_action_duration_seconds",
@@ -57,9 +53,7 @@ current_run: ContextVar[ActionRun | None] = ContextVar("orderbot_action_run", de
 
 
 def new_request_id(header: str | None = None) -> str:
-    if header and _ACCEPTED_ID.fullmatch(header):
-        return header
-    return uuid.uuid4().hex
+    return accepted_request_id(header)
 
 
 def current_request_id() -> str | None:
@@ -74,32 +68,9 @@ def note_order_service_failure() -> None:
         run.order_service_failed = True
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "request_id", None) is None:
-            record.request_id = current_request_id()
-        return True
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
-        }
-        if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
-        elif record.exc_text:
-            entry["exc_info"] = record.exc_text
-        if record.stack_info:
-            entry["stack_info"] = self.formatStack(record.stack_info)
-        for key, value in vars(record).items():
-            if key not in _RECORD_ATTRIBUTES and key not in entry:
-                entry[key] = value
-        return json.dumps(entry, ensure_ascii=False, default=str)
+class RequestIdFilter(json_logs.RequestIdFilter):
+    def __init__(self) -> None:
+        super().__init__(current_request_id)
 
 
 def configure_json_logging(level: str = "INFO", stream: TextIO | None = None) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import openai
+from orderbot_common.phrasing import fill_facts
+from orderbot_common.phrasing import messages as chat_messages
 from prometheus_client import Counter, Histogram
 
 from actions import fact_guard
-from llm_server.phrasing_format import fill_facts
-from llm_server.phrasing_format import messages as chat_messages
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Actions keep replying with ``dispatcher.utter_message(response=..., **facts)``. Afterwards ``phrase``
 renders each such reply's template in the user's language (as Rasa would) and, for a reply that carries
-facts and is not kept plain on purpose (``phrasing_format.KEPT_PLAIN``), asks the OpenAI-compatible
+facts and is not kept plain on purpose (``orderbot_common.phrasing.KEPT_PLAIN``), asks the OpenAI-compatible
 server at ``LLM_BASE_URL`` for a friendlier wording. The wording is sent only when the reply guard
 (``fact_guard.check``) passes: facts exact, the template's meaning, language and form. A reply without
 facts is never sent to the model, nor is a prompt longer than ``LLM_MAX_PROMPT_CHARS``. A slow
@@ -19,12 +19,12 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from orderbot_common.phrasing import KEPT_PLAIN
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.phraser import PHRASING, REJECTED, Phraser
 from actions.replies import language
-from llm_server.phrasing_format import KEPT_PLAIN
 
 __all__ = ["PHRASING", "REJECTED", "Phraser", "phrase_replies", "phrased", "template_and_facts"]
 

@@ -46,8 +46,9 @@ class Outcome:
 def held_out(per_cell: int = PER_CELL, seed: int = 2026) -> list[tuple[str, str, dict, str]]:
     """(situation, language, facts, template) for every phrased response and language, ``per_cell``
     each, from the held-out stream (the training never drew these)."""
+    from orderbot_common.phrasing import LANGUAGES
+
     from llm_server.corpus import SITUATIONS, held_out_examples
-    from llm_server.phrasing_format import LANGUAGES
 
     examples = held_out_examples(per_cell * len(SITUATIONS) * len(LANGUAGES), seed)
     return [(e.situation, e.language, dict(e.facts), e.template) for e in examples]
@@ -120,7 +121,7 @@ def rows(model_dir: Path) -> list[Row]:
     _write_samples(outcomes, novel)
     for o in delivered_broken:
         print(f"phrasing: BROKEN delivered [{o.language}] {o.delivered!r}", file=sys.stderr)
-    from llm_server.phrasing_format import KEPT_PLAIN
+    from orderbot_common.phrasing import KEPT_PLAIN
 
     n = len(outcomes)
     table = [

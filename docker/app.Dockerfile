@@ -32,6 +32,9 @@ COPY requirements/app.txt /tmp/requirements/app.txt
 RUN pip install --no-cache-dir --no-deps --index-url "$TORCH_INDEX_URL" \
         "$(grep -E '^torch==' /tmp/requirements/app.txt)" \
     && pip install --no-cache-dir -r /tmp/requirements/app.txt
+# What both images share with each other (the phrasing contract, JSON logs), installed as a package.
+COPY packages/orderbot_common /tmp/orderbot_common
+RUN pip install --no-cache-dir --no-deps /tmp/orderbot_common
 
 # --- the LLM server's default model: trained here ... ---------------------------------------------
 FROM deps AS llm-model-train

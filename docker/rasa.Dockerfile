@@ -26,6 +26,9 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY requirements/rasa.txt /tmp/requirements/rasa.txt
 RUN pip install --no-cache-dir -r /tmp/requirements/rasa.txt
+# What both images share with each other (the phrasing contract, JSON logs), installed as a package.
+COPY packages/orderbot_common /tmp/orderbot_common
+RUN pip install --no-cache-dir --no-deps /tmp/orderbot_common
 
 # --- the Rasa model: trained here ... --------------------------------------------------------------
 FROM deps AS model-train
@@ -70,10 +73,8 @@ WORKDIR /app
 COPY domain.yml config.yml credentials.yml endpoints.yml ./
 COPY actions actions
 COPY bot bot
-# The action server phrases replies with llm_server's pure-Python prompt format (no torch); its reply
-# guard reads the domain's words from domain.yml, the state labels (orders/domain, standard library
-# only) and the carriers.
-COPY llm_server/__init__.py llm_server/phrasing_format.py llm_server/
+# The action server's reply guard reads the domain's words from domain.yml, the state labels
+# (orders/domain, standard library only) and the carriers.
 COPY orders/__init__.py orders/
 COPY orders/domain orders/domain
 COPY config/carriers.yml config/

@@ -7,8 +7,9 @@ not: where it stops depends on the machine). Writes an ordinary Hugging Face dir
 safetensors weights, tokenizer with its chat template) into a temporary folder next to --out and
 renames it into place, so an interrupted run never leaves half a model behind.
 
-The model answers with {fact} placeholders that the client fills in (phrasing_format.fill_facts): in a
-few CPU minutes it learns the phrasings well, copying long numbers exactly it does not.
+The model answers with {fact} placeholders that the client fills in (``fill_facts`` of
+``orderbot_common.phrasing``): in a few CPU minutes it learns the phrasings well, copying long numbers
+exactly it does not.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from orderbot_common.phrasing import FACT_NAMES, fill_facts, messages
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from llm_server import corpus
-from llm_server.phrasing_format import FACT_NAMES, fill_facts, messages
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +74,7 @@ class TrainConfig:
     held_out: int = 192  # examples for the held-out loss
     eval_generations: int = 50  # held-out situations generated greedily at the end
     threads: int = 1  # measured: 2 threads were slower than 1 on a busy 2-core machine (OpenMP spinning)
-    # Learn {fact} placeholders (filled in by phrasing_format.fill_facts) rather than copying values.
+    # Learn {fact} placeholders (filled in by orderbot_common.phrasing.fill_facts) rather than copying values.
     placeholders: bool = True
 
 

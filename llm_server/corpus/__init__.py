@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from orderbot_common.phrasing import LANGUAGES
+
 from llm_server.corpus.situations import SITUATIONS, Facts, Situation
-from llm_server.phrasing_format import LANGUAGES
 
 __all__ = [
     "SITUATIONS",

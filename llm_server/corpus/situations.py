@@ -6,7 +6,7 @@ rephrase exactly what the bot would send. ``written_for`` is a fingerprint of th
 phrasing set was written for; when a response changes in domain.yml, tests/llm_server/test_corpus.py
 fails until someone has read its phrasings again and updated the fingerprint. Responses that are kept
 as plain templates (free text from the order service, lists, suggestions) are named, with the reason,
-in ``llm_server.phrasing_format.KEPT_PLAIN``.
+in ``orderbot_common.phrasing.KEPT_PLAIN``.
 
 Every phrasing uses ``{fact}`` placeholders only (no other digits), and passes the action server's
 reply guard against its template (tested): a model that reproduces one is never refused.
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from orderbot_common.phrasing import LANGUAGES
 
 from llm_server.corpus import facts as f
-from llm_server.phrasing_format import LANGUAGES
 
 Facts = dict[str, str]
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "domain.yml"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from orderbot_common.phrasing import LANGUAGES
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import fact_guard
@@ -18,7 +19,6 @@ from actions.customer import ActionOrderStatus
 from actions.phrasing import PHRASING, Phraser
 from devtools.stack import ROOT, wait_healthy
 from llm_server.corpus import SITUATIONS, held_out_examples
-from llm_server.phrasing_format import LANGUAGES
 from tests.actions.conftest import sign_in_customer, tracker
 from tests.conftest import free_port
 

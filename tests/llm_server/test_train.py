@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from orderbot_common.phrasing import LANGUAGES, SYSTEM_PROMPT, fill_facts, messages, user_message
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from llm_server import corpus
-from llm_server.phrasing_format import LANGUAGES, SYSTEM_PROMPT, fill_facts, messages, user_message
 from llm_server.train import TrainConfig, keeps_facts, train
 
 TINY = TrainConfig(

@@ -23,7 +23,8 @@ orderbot's own small model writes each fact as a ``{name}`` placeholder instead 
 answer through ``fill_facts`` before its fact guard. An answer with the values written out (any larger
 model behind the same API) goes through ``fill_facts`` unchanged.
 
-Pure Python on purpose (no torch): the action server, the benchmark and the training corpus all import it.
+Standard library only: the action server (Python 3.10), the LLM server, the benchmark and the
+training corpus all import it.
 """
 
 from __future__ import annotations
