@@ -60,7 +60,7 @@ class Settings:
     scheduler_enabled: bool
     erp_sync_source: str | None
     erp_sync_minutes: int
-    # The notification hub (orders/entrypoints/hub.py); defaults keep older callers working.
+    # The notification hub (orders/entrypoints/hub/); defaults keep older callers working.
     worker_class: str = "gevent"  # gevent: thousands of idle WebSockets; gthread: one thread each
     worker_connections: int = 10000
     redis_url: str | None = None  # set: hubs of several processes fan out through Redis pub/sub
