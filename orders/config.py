@@ -150,7 +150,7 @@ class GroupSettings:
 
 @dataclass(frozen=True)
 class BridgeSettings:
-    """The chat bridge (orders/entrypoints/bridge.py): warehouse and finance notifications into their
+    """The chat bridge (orders/entrypoints/bridge/): warehouse and finance notifications into their
     DingTalk and Slack groups."""
 
     groups: dict[str, GroupSettings]  # by role: warehouse, finance

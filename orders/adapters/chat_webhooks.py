@@ -1,7 +1,7 @@
 """Posting notifications into chat groups: DingTalk custom robots and Slack (Web API or incoming webhook).
 
 Each poster turns a list of notification lines into one message, posts it, and says whether it arrived
-(``Posted``), with a hint when to try again. The bridge (``orders/entrypoints/bridge.py``) decides what to
+(``Posted``), with a hint when to try again. The bridge (``orders/entrypoints/bridge/``) decides what to
 post, when, and remembers what arrived.
 """
 
