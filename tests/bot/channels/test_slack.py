@@ -83,8 +83,9 @@ def test_a_staff_member_records_a_shipment_and_lists_orders(platforms):
     assert chat.say("订单SO-1007已入库") == ["订单 SO-1007 已入库，等待发货。"]  # the sender's language
     assert chat.say("ship SO-1007") == ["Which carrier ships it (e.g. SF Express, ZTO, JD Logistics, DHL)?"]
     assert chat.say("顺丰") == ["运单号是多少？"]
+    # A tracking number alone says nothing about the language: the conversation stays in Chinese.
     assert chat.say("SF1234567890123") == [
-        "Ship order SO-1007 with SF Express, tracking number SF1234567890123? The customer will be told."
+        "确认用 SF Express 发货订单 SO-1007，运单号 SF1234567890123？客户会收到通知。"
     ]
     (shipped,) = chat.say("yes")
     assert shipped.startswith("Order SO-1007 is shipped with SF Express (SF1234567890123); freight CNY ")
