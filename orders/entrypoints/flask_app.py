@@ -6,7 +6,7 @@ the notification hub in ``hub``; their dependencies come from the composition ro
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -30,9 +30,18 @@ from orders.entrypoints.http.dependencies import Dependencies, install
 from orders.entrypoints.http.errors import register_error_handlers
 from orders.entrypoints.hub import register_hub
 from orders.entrypoints.observability import register_observability
+from orders.entrypoints.openapi import check_text
 from orders.entrypoints.web import register_web
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def refuse_control_characters_in_the_path() -> None:
+    """A path with a control character (``/api/v1/orders/SO%00X``) names nothing: 400, before any
+    route reads it (PostgreSQL would refuse the NUL with an error)."""
+    check_text(request.path, "path")
+
+
 RESOURCES = (
     service,
     auth,
@@ -66,6 +75,7 @@ def create_app(
     # First of the request hooks: the request id is set before anything else logs.
     register_observability(app, engine, log_access=settings.log_format == "json")
     register_error_handlers(app)
+    app.before_request(refuse_control_characters_in_the_path)
     for resource in RESOURCES:
         resource.routes.register(app, dependencies.spec)
     register_web(app, settings)  # the chat page and the staff console

@@ -484,3 +484,31 @@ def test_handoff_tickets(api):
     assert closed.status_code == 200
     assert closed.json()["id"] == ticket and closed.json()["status"] == "closed"
     assert ops.post(f"{api.url}/api/v1/handoffs/{ticket}/close", timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/orders/SO%00X", None),
+        ("GET", "/api/v1/orders?q=%00", None),
+        ("GET", "/api/v1/orders?customer_id=C-1%00", None),
+        ("POST", "/api/v1/auth/token", {"username": "ops1\u0000", "password": "secret"}),
+        ("POST", "/api/v1/auth/customer", {"order_id": "SO-1\u0000", "email": "a@example.cn"}),
+    ],
+)
+def test_a_control_character_anywhere_is_a_400_never_a_500(api, method, path, body):
+    # PostgreSQL refuses NUL in text: the check runs before any route reads the value, on both databases.
+    response = api.as_("operations").request(method, f"{api.url}{path}", json=body, timeout=5)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert "control character" in response.json()["error"]["message"]
+
+
+def test_deeply_nested_json_is_refused_before_it_is_parsed(api):
+    response = api.as_("operations").post(
+        f"{api.url}/api/v1/orders/SO-1/transitions",
+        data="[" * 100_000,
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert response.status_code == 400 and "nested deeper" in response.json()["error"]["message"]

@@ -21,7 +21,7 @@ from orders.adapters import database
 from orders.adapters.orm import handoffs, outbox
 from orders.domain.access import Actor, Role, Source
 from orders.entrypoints.auth import TokenSigner
-from tests.orders.conftest import _postgres_database
+from tests.orders.conftest import postgres_database
 from tests.orders.hub_support import Client, ServerProcess
 
 SECRET = "fault-test-secret-0123456789-0123456789-01"
@@ -128,7 +128,7 @@ class Subscriber(threading.Thread):
 
 def test_postgresql_restarted_during_writes(tmp_path):
     version, cluster = _postgres_cluster()
-    with contextlib.contextmanager(_postgres_database)() as url:
+    with contextlib.contextmanager(postgres_database)() as url:
         database.upgrade(url)
         server = ServerProcess(url, tmp_path, ORDERBOT_JWT_SECRET=SECRET).start()
         subscriber = Subscriber(server.url)
@@ -187,7 +187,7 @@ def test_redis_stopped_under_two_hubs(tmp_path):
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError as exc:
         pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
-    with contextlib.contextmanager(_postgres_database)() as url:
+    with contextlib.contextmanager(postgres_database)() as url:
         database.upgrade(url)
         channel = f"orderbot:test:{uuid.uuid4().hex[:8]}"
         env = {
