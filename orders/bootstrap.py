@@ -1,8 +1,8 @@
 """The order service's composition root: the one place that wires its dependencies from the settings.
 
-The server, the CLI and the tests call ``bootstrap`` (tests with settings of their own, or their own
-objects in place of any part); nothing else builds a token signer, reads the carriers file or decides
-whether Rasa's conversations can be read.
+The server and the tests call ``bootstrap`` (tests with settings of their own, or their own objects in
+place of any part), the CLI ``migrated_engine``; nothing else builds a token signer, reads the carriers
+file, decides whether Rasa's conversations can be read, or opens the order database.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from orders.adapters.carriers_file import load_carriers
-from orders.adapters.database import make_engine
+from orders.adapters.database import make_engine, upgrade
 from orders.adapters.rasa_conversations import RasaConversations
 from orders.config import Settings
 from orders.entrypoints.auth import TokenSigner
@@ -38,3 +38,9 @@ def bootstrap(settings: Settings | None = None, engine: Engine | None = None, **
         "spec": ApiSpec("orderbot order service", "1", API_DESCRIPTION),
     }
     return Dependencies(**(parts | overrides))
+
+
+def migrated_engine(settings: Settings) -> Engine:
+    """The order database at the latest schema: what the command line's commands work on."""
+    upgrade(settings.database_url)
+    return make_engine(settings.database_url)

@@ -17,10 +17,9 @@ from orders.config import Settings
 
 
 def _engine(settings: Settings):
-    from orders.adapters.database import make_engine, upgrade
+    from orders.bootstrap import migrated_engine
 
-    upgrade(settings.database_url)
-    return make_engine(settings.database_url)
+    return migrated_engine(settings)
 
 
 def _cmd_serve(settings: Settings, _args) -> int:

@@ -1,8 +1,11 @@
-"""Preparing a database for the order service: migrations, then the sample orders on first start."""
+"""Getting orders in: importing from a file, an upload or a configured source, and preparing a database
+for the order service (migrations, then the sample orders on first start)."""
 
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 
@@ -42,6 +45,23 @@ def import_from(
             on_bytes=on_bytes,
             **kwargs,
         )
+
+
+def import_upload(
+    engine: Engine,
+    save: Callable[[Path], None],
+    suffix: str,
+    default_tz: tzinfo,
+    sources: dict | None = None,
+    **kwargs,
+) -> ImportReport:
+    """Import an uploaded export: ``save`` writes the upload to the path it is given (the web layer's
+    file object), ``suffix`` (.csv, .json, .jsonl, .xlsx) says how to read it. The copy is removed
+    afterwards, whatever happened."""
+    with tempfile.TemporaryDirectory(prefix="orderbot-import-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        save(path)
+        return import_from(engine, path, default_tz, sources=sources, **kwargs)
 
 
 def prepare_database(

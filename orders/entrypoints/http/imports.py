@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
-from typing import Any
 
 from flask import jsonify, request
 
 from orders.adapters.erp_csv import UnreadableFile
 from orders.adapters.erp_sources import UnknownSource, load_sources
-from orders.domain.access import Actor, check_staff
+from orders.domain.access import check_staff
 from orders.domain.erp_record import UnknownColumns
 from orders.entrypoints import schemas
 from orders.entrypoints.http.dependencies import actor, deps
@@ -18,7 +16,7 @@ from orders.entrypoints.http.errors import COMMON, ERROR, error
 from orders.entrypoints.http.idempotency import idempotent
 from orders.entrypoints.observability import count_import
 from orders.entrypoints.openapi import ApiRoutes, RequestInvalid, parse_body
-from orders.service_layer.setup import import_from
+from orders.service_layer import setup
 
 routes = ApiRoutes()
 UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm")
@@ -56,32 +54,33 @@ UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm")
 def run_import():
     who = actor()
     check_staff(who)
-    sources = load_sources(deps().settings.sources_file)
-    if request.files:
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            raise RequestInvalid("Send the export as the multipart field 'file'.")
-        suffix = Path(upload.filename).suffix.lower()
-        if suffix not in UPLOAD_SUFFIXES:
-            raise RequestInvalid("The file must be .csv, .json, .jsonl or .xlsx.")
-        with tempfile.TemporaryDirectory(prefix="orderbot-import-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            upload.save(path)
-            return _import(path, sources, who, label=upload.filename)
-    body = parse_body(schemas.ImportSourceRequest)
-    if body.source not in sources:
-        return error(
-            422, "unknown_source", f"No configured source {body.source!r}.", known_sources=sorted(sources)
-        )
-    return _import(body.source, sources, who)
-
-
-def _import(source: Any, sources: dict, who: Actor, label: str | None = None):
     settings = deps().settings
+    sources = load_sources(settings.sources_file)
     try:
-        report = import_from(deps().engine, source, settings.timezone, sources=sources, actor=who.name)
+        if request.files:
+            upload = request.files.get("file")
+            if upload is None or not upload.filename:
+                raise RequestInvalid("Send the export as the multipart field 'file'.")
+            suffix = Path(upload.filename).suffix.lower()
+            if suffix not in UPLOAD_SUFFIXES:
+                raise RequestInvalid("The file must be .csv, .json, .jsonl or .xlsx.")
+            report = setup.import_upload(
+                deps().engine, upload.save, suffix, settings.timezone, sources=sources, actor=who.name
+            )
+            return _reported(report, label=upload.filename)
+        body = parse_body(schemas.ImportSourceRequest)
+        if body.source not in sources:
+            message = f"No configured source {body.source!r}."
+            return error(422, "unknown_source", message, known_sources=sorted(sources))
+        report = setup.import_from(
+            deps().engine, body.source, settings.timezone, sources=sources, actor=who.name
+        )
+        return _reported(report)
     except (UnreadableFile, UnknownColumns, UnknownSource) as problem:
         return error(422, "unreadable_source", str(problem))
+
+
+def _reported(report, label: str | None = None):
     count_import(report)
     result = report.as_dict()
     if label:
