@@ -26,7 +26,7 @@ from orderbot_common.json_logs import REQUEST_ID_HEADER, JsonFormatter, accepted
 from prometheus_client import Counter, Histogram
 
 UNKNOWN_ACTION = "unknown"
-__all__ = ["REQUEST_ID_HEADER", "JsonFormatter", "new_request_id", "current_request_id"]
+__all__ = ["REQUEST_ID_HEADER", "JsonFormatter", "accepted_request_id", "current_request_id"]
 
 ACTION_SECONDS = Histogram(
     "orderbot_action_duration_seconds",
@@ -50,10 +50,6 @@ class ActionRun:
 
 
 current_run: ContextVar[ActionRun | None] = ContextVar("orderbot_action_run", default=None)
-
-
-def new_request_id(header: str | None = None) -> str:
-    return accepted_request_id(header)
 
 
 def current_request_id() -> str | None:

@@ -23,9 +23,9 @@ from actions.observability import (
     REQUEST_ID_HEADER,
     UNKNOWN_ACTION,
     ActionRun,
+    accepted_request_id,
     configure_json_logging,
     current_run,
-    new_request_id,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def build_app():
         tracker = call.get("tracker") or {}
         request.ctx.action = str(call.get("next_action") or UNKNOWN_ACTION)
         request.ctx.started = time.perf_counter()
-        request.ctx.action_run = ActionRun(new_request_id(request.headers.get(REQUEST_ID_HEADER)))
+        request.ctx.action_run = ActionRun(accepted_request_id(request.headers.get(REQUEST_ID_HEADER)))
         current_run.set(request.ctx.action_run)  # this request's task: its calls see the run
         logger.info(
             "action %s for sender %s, message %s, request id %s",

@@ -14,14 +14,13 @@ from contextvars import ContextVar
 from typing import Any, TextIO
 
 from orderbot_common import json_logs
-from orderbot_common.json_logs import REQUEST_ID_HEADER, JsonFormatter, accepted_request_id
+from orderbot_common.json_logs import REQUEST_ID_HEADER, JsonFormatter
 
-__all__ = ["REQUEST_ID_HEADER", "JsonFormatter", "incoming_request_id", "request_id"]
+__all__ = ["REQUEST_ID_HEADER", "JsonFormatter", "request_id"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 request_id: ContextVar[str | None] = ContextVar("orderbot_request_id", default=None)
-incoming_request_id = accepted_request_id  # the caller's X-Request-ID when it is a plain token
 
 
 class RequestIdFilter(json_logs.RequestIdFilter):

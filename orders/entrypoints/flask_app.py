@@ -78,6 +78,6 @@ def create_app(
     app.before_request(refuse_control_characters_in_the_path)
     for resource in RESOURCES:
         resource.routes.register(app, dependencies.spec)
-    register_web(app, settings)  # the chat page and the staff console
+    register_web(app)  # the chat page and the staff console
     register_hub(app, engine, settings)  # /ws/notifications: outbox events pushed to signed-in clients
     return app

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from datetime import timezone
 
 from flask import Flask, Response, g, request
+from orderbot_common.json_logs import accepted_request_id
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -45,7 +46,7 @@ from orders.adapters.orm import outbox
 from orders.clock import utcnow
 from orders.domain.access import Role
 from orders.entrypoints.http import dependencies
-from orders.logging_setup import REQUEST_ID_HEADER, incoming_request_id, request_id
+from orders.logging_setup import REQUEST_ID_HEADER, request_id
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("orders.access")
@@ -146,7 +147,7 @@ def register_observability(app: Flask, engine: Engine, log_access: bool = False)
     @app.before_request
     def start_request() -> None:
         g.orderbot_started = time.perf_counter()
-        g.request_id = incoming_request_id(request.headers.get(REQUEST_ID_HEADER))
+        g.request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER))
         request_id.set(g.request_id)
 
     @app.after_request

@@ -22,7 +22,7 @@ from flask import (
     send_from_directory,
 )
 
-from orders.config import PROJECT_ROOT, Settings
+from orders.config import PROJECT_ROOT
 from orders.entrypoints.http.errors import error
 
 WEB_ROOT = PROJECT_ROOT / "web"
@@ -123,5 +123,5 @@ def create_blueprint(environ: Mapping[str, str] = os.environ) -> Blueprint:
     return web
 
 
-def register_web(app: Flask, settings: Settings) -> None:
+def register_web(app: Flask) -> None:
     app.register_blueprint(create_blueprint())

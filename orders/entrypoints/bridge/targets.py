@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from orders.adapters.chat_webhooks import DingTalkRobot, Posted, SlackChannel, SlackIncomingWebhook
-from orders.config import BRIDGE_ROLES, BridgeSettings
+from orders.config import BridgeSettings
 
 log = logging.getLogger(__name__)
 
 
-ROLES = BRIDGE_ROLES
 ROLE_NAMES = {"warehouse": {"en": "warehouse", "zh": "仓库"}, "finance": {"en": "finance", "zh": "财务"}}
 WINDOW_S = 60.0
 

@@ -73,15 +73,3 @@ def expected_version() -> int | None:
         return int(header.strip().removeprefix("W/").strip('"'))
     except ValueError:
         raise RequestInvalid('If-Match must be the ETag of the order, like "3".') from None
-
-
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    """A whole-number query parameter within bounds (400 otherwise)."""
-    raw = request.args.get(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise RequestInvalid(f"{name} must be a whole number.") from None
-    if not low <= value <= high:
-        raise RequestInvalid(f"{name} must be between {low} and {high}.")
-    return value
