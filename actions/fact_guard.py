@@ -116,12 +116,6 @@ def _without_facts(text: str, values: list[str]) -> str:
     return text
 
 
-def language_of(template: str, facts: Mapping[str, str]) -> str:
-    """The reply's language, as its template shows it (the facts may be in either)."""
-    skeleton = _without_facts(template, [str(v) for v in facts.values() if str(v).strip()])
-    return "zh" if _CJK.search(skeleton) else "en"
-
-
 def _is_whole(reply: str, template: str, values: list[str]) -> bool:
     end = reply.rstrip(_CLOSERS)
     if end and end[-1] in _SENTENCE_END:
@@ -162,11 +156,13 @@ def check(
         return _fail("empty", "empty reply")
     if finish_reason == "length":
         return _fail("cut_off", "the model stopped at max_tokens")
-    language = language or language_of(template, facts)
     vocabulary = vocabulary or reply_vocabulary.default()
     text = reply.translate(_FULL_WIDTH_DIGITS).strip()
     template = template.translate(_FULL_WIDTH_DIGITS)
     values = [str(value) for value in facts.values() if str(value).strip()]
+    skeleton = _without_facts(template, values)
+    # The reply's language is its template's (the facts may be in either).
+    language = language or ("zh" if _CJK.search(skeleton) else "en")
 
     if _PLACEHOLDER_MARKS.search(text):
         return _fail("placeholder", "a placeholder or a chat-template token is left")
@@ -181,9 +177,10 @@ def check(
         value = str(value)
         if not value.strip():
             continue
-        wanted, found = _occurrences(value, template) if template else 1, _occurrences(value, text)
-        if found != max(wanted, 1):
-            return _fail("fact_count", f"fact {name} ({value!r}) appears {found} times, not {max(wanted, 1)}")
+        wanted = max(_occurrences(value, template), 1)
+        found = _occurrences(value, text)
+        if found != wanted:
+            return _fail("fact_count", f"fact {name} ({value!r}) appears {found} times, not {wanted}")
 
     known = " ".join([*values, template])
     known_tokens = set(_ID_LIKE.findall(known))
@@ -195,7 +192,6 @@ def check(
         if words.lower() not in known.lower():
             return _fail("invented_number", f"number in words {words!r} is not one of the facts")
 
-    skeleton = _without_facts(template, values)
     if not _is_whole(text, template, values):
         return _fail("cut_off", "the reply does not end as a sentence does")
     if language == "zh":

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from orderbot_common.phrasing import KEPT_PLAIN
+from orderbot_common.phrasing import KEPT_PLAIN, PLACEHOLDER
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -28,7 +27,6 @@ from actions.replies import language
 
 __all__ = ["PHRASING", "REJECTED", "Phraser", "phrase_replies", "phrased", "template_and_facts"]
 
-_PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
 # Keys of a collected message that are not facts of its template.
 _MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
 
@@ -61,15 +59,15 @@ def template_and_facts(
     variant = _variant(domain, response, tracker)
     if variant is None or not variant.get("text") or response in KEPT_PLAIN or message.get("buttons"):
         return None
-    if not _PLACEHOLDER.search(variant["text"]):
+    if not PLACEHOLDER.search(variant["text"]):
         return None  # no fact would hold a model to this reply's meaning: the template it is
     values = {**tracker.current_slot_values(), **{k: v for k, v in message.items() if k not in _MESSAGE_KEYS}}
     facts: dict[str, str] = {}
-    for name in _PLACEHOLDER.findall(variant["text"]):
+    for name in PLACEHOLDER.findall(variant["text"]):
         if values.get(name) is None:
             return None  # Rasa would leave the placeholder: not a reply worth rephrasing
         facts[name] = str(values[name])
-    template = _PLACEHOLDER.sub(lambda match: facts[match.group(1)], variant["text"]).strip()
+    template = PLACEHOLDER.sub(lambda match: facts[match.group(1)], variant["text"]).strip()
     return template, facts
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from orderbot_common.phrasing import PLACEHOLDER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,7 +133,7 @@ def _response_texts(domain: Mapping[str, Any]) -> dict[str, list[str]]:
     texts: dict[str, list[str]] = {"en": [], "zh": []}
     for variants in (domain.get("responses") or {}).values():
         for variant in variants or []:
-            text = re.sub(r"{[^{}]*}", " ", variant.get("text") or "")
+            text = PLACEHOLDER.sub(" ", variant.get("text") or "")
             conditions = {
                 c.get("value") for c in variant.get("condition") or [] if c.get("name") == "language"
             }

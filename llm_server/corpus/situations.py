@@ -20,7 +20,6 @@ import functools
 import hashlib
 import json
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,6 @@ from llm_server.corpus import facts as f
 
 Facts = dict[str, str]
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "domain.yml"
-_PLACEHOLDER = re.compile(r"{([^{}\n]+)}")
 
 
 @functools.cache
@@ -49,10 +47,6 @@ def templates(domain_file: Path = DOMAIN_FILE) -> dict[str, dict[str, str]]:
                 if variant.get("text") and language not in found.setdefault(name, {}):
                     found[name][language] = variant["text"]
     return found
-
-
-def placeholders(text: str) -> list[str]:
-    return _PLACEHOLDER.findall(text)
 
 
 def fingerprint(template: dict[str, str]) -> str:

@@ -6,11 +6,11 @@ import random
 from collections import Counter
 
 import pytest
-from orderbot_common.phrasing import KEPT_PLAIN, LANGUAGES
+from orderbot_common.phrasing import KEPT_PLAIN, LANGUAGES, placeholders
 
 from actions.fact_guard import check
 from llm_server.corpus import SITUATIONS
-from llm_server.corpus.situations import fingerprint, placeholders, templates
+from llm_server.corpus.situations import fingerprint, templates
 
 BY_NAME = {situation.name: situation for situation in SITUATIONS}
 

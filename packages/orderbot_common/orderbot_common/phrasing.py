@@ -29,6 +29,7 @@ training corpus all import it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 LANGUAGES = ("en", "zh")
@@ -97,6 +98,15 @@ def messages(language: str, facts: Mapping[str, str], template: str) -> list[dic
 def _one_line(text: str) -> str:
     # One fact per line: a newline inside a value would read as the next fact.
     return " ".join(str(text).split("\n"))
+
+
+# A fact's place in a domain.yml template (and in the default model's answers): {order_id}.
+PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
+
+
+def placeholders(text: str) -> list[str]:
+    """The fact names of ``text``'s placeholders, in order, repeats included."""
+    return PLACEHOLDER.findall(text)
 
 
 def fill_facts(answer: str, facts: Mapping[str, str]) -> str:
