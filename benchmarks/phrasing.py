@@ -55,12 +55,13 @@ def held_out(per_cell: int = PER_CELL, seed: int = 2026) -> list[tuple[str, str,
 
 
 async def _phrase_all(base_url: str, situations: list, timeout_s: float) -> list[Outcome]:
-    import openai
-
     from actions.phraser import Phraser
+    from benchmarks.llm import MODEL_NAME
 
-    client = openai.AsyncOpenAI(base_url=base_url, api_key="unused", timeout=timeout_s, max_retries=0)
-    phraser = Phraser(client, "bench", timeout_s, max_tokens=96)  # the action server's defaults
+    # Built as the action server builds it: its client settings and defaults (max_tokens, prompt bound).
+    phraser = Phraser.from_env(
+        {"LLM_BASE_URL": base_url, "LLM_MODEL": MODEL_NAME, "LLM_TIMEOUT": str(timeout_s)}
+    )
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def one(name: str, language: str, facts: dict, template: str) -> Outcome:
@@ -74,7 +75,7 @@ async def _phrase_all(base_url: str, situations: list, timeout_s: float) -> list
             name, language, facts, template, attempt.answer, delivered, bool(attempt.reply), reason, seconds
         )
 
-    async with client:
+    async with phraser.client:
         return await asyncio.gather(*(one(*situation) for situation in situations))
 
 
