@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rasa_sdk import utils
 from sanic import response
 
+from actions import reply_vocabulary
 from actions.observability import (
     ACTION_ERRORS,
     ACTION_SECONDS,
@@ -108,6 +109,12 @@ def main() -> None:
     host = os.environ.get("SANIC_HOST", "127.0.0.1")
     port = int(os.environ.get("ACTIONS_PORT", "5055"))
     logger.info("action server on http://%s:%s", host, port)
+    from actions.phrasing import default_phraser  # here: it imports the actions' modules
+
+    if default_phraser().client is not None:
+        # Read now, not on the first customer's reply: domain.yml, the labels, the carriers and jieba's
+        # dictionary take most of a second (and a broken file stops the start, not a reply).
+        reply_vocabulary.default()
     # One worker: the Prometheus counters live in this process.
     build_app().run(host, port, workers=1, access_log=False)
 
