@@ -142,10 +142,10 @@ BRIDGE_ROLES = ("warehouse", "finance")
 class GroupSettings:
     """Where one role's notifications go: a DingTalk robot, a Slack channel, a Slack incoming webhook."""
 
-    dingtalk_webhook: str | None = None  # a robot's URL, or just its access token
-    dingtalk_secret: str | None = None  # the robot's signing secret, when it has one
-    slack_channel: str | None = None  # posted with SLACK_BOT_TOKEN
-    slack_incoming_webhook: str | None = None
+    dingtalk_webhook: str | None  # a robot's URL, or just its access token
+    dingtalk_secret: str | None  # the robot's signing secret, when it has one
+    slack_channel: str | None  # posted with SLACK_BOT_TOKEN
+    slack_incoming_webhook: str | None
 
 
 @dataclass(frozen=True)
@@ -153,19 +153,20 @@ class BridgeSettings:
     """The chat bridge (orders/entrypoints/bridge/): warehouse and finance notifications into their
     DingTalk and Slack groups."""
 
+    # The defaults are from_env's, in one place.
     groups: dict[str, GroupSettings]  # by role: warehouse, finance
-    slack_bot_token: str | None = None
-    dingtalk_api_url: str = "https://oapi.dingtalk.com"
-    slack_api_url: str = "https://slack.com/api/"
-    dingtalk_per_minute: int = 20
-    slack_per_minute: int = 50
-    dingtalk_language: str = "zh"  # en, zh or both
-    slack_language: str = "en"
-    enabled: bool = True
-    poll_seconds: float = 1.0
-    batch: int = 20
-    lease_seconds: float = 30.0
-    max_backoff_seconds: float = 300.0
+    slack_bot_token: str | None
+    dingtalk_api_url: str
+    slack_api_url: str
+    dingtalk_per_minute: int
+    slack_per_minute: int
+    dingtalk_language: str  # en, zh or both
+    slack_language: str
+    enabled: bool
+    poll_seconds: float
+    batch: int
+    lease_seconds: float
+    max_backoff_seconds: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BridgeSettings:

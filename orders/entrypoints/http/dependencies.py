@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g, request
+from sqlalchemy import Engine
 
 from orders.adapters.rasa_conversations import RasaConversations
 from orders.config import Settings
@@ -24,7 +25,7 @@ class Dependencies:
     ``orders.bootstrap`` (tests with their own settings)."""
 
     settings: Settings
-    engine: object  # sqlalchemy.Engine
+    engine: Engine
     signer: TokenSigner
     carriers: Carriers
     conversations: RasaConversations | None
