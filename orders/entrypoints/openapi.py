@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, request
+from orderbot_common import untrusted_json
+from orderbot_common.text import describe, forbidden_character
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
@@ -35,50 +36,14 @@ def _problems(error: ValidationError) -> list[dict[str, Any]]:
 
 
 MAX_JSON_DEPTH = 32
-# Control characters never belong in an API's text (PostgreSQL refuses NUL outright); tab, line feed
-# and carriage return are ordinary whitespace in a message.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def check_text(value: str, where: str) -> str:
-    """``value`` unchanged, or a 400 naming ``where`` when it holds a control character."""
-    found = _CONTROL.search(value)
+    """``value`` unchanged, or a 400 naming ``where`` when it holds a character no text may hold."""
+    found = forbidden_character(value)
     if found:
-        raise RequestInvalid(f"The {where} contains a control character (U+{ord(found.group()):04X}).")
+        raise RequestInvalid(f"The {where} contains {describe(found)} ({found}).")
     return value
-
-
-def _check_json_depth(raw: bytes) -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH before any parser recurses into it."""
-    depth, in_string, escaped = 0, False, False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise RequestInvalid(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
-        elif byte in (0x5D, 0x7D):  # ] }
-            depth -= 1
-
-
-def _check_json_text(value: Any, where: str = "request body") -> None:
-    if isinstance(value, str):
-        check_text(value, where)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_text(key, where)
-            _check_json_text(item, where)
-    elif isinstance(value, list):
-        for item in value:
-            _check_json_text(item, where)
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
@@ -98,12 +63,12 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     raw = request.get_data(cache=True)
     if len(raw) > MAX_JSON_BYTES:
         raise RequestInvalid("The request body is too large (at most 1 MiB of JSON).")
-    _check_json_depth(raw)
     try:
-        data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise RequestInvalid("The request body is not valid JSON.") from None
-    _check_json_text(data)
+        data = untrusted_json.load(
+            raw, max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH, what="The request body"
+        )
+    except untrusted_json.UntrustedJson as problem:
+        raise RequestInvalid(str(problem)) from None
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -29,6 +29,8 @@ import json
 import logging
 from typing import Any
 
+from orderbot_common import untrusted_json
+
 from orders.entrypoints.auth import TokenSigner, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,9 @@ PATH = "/ws/notifications"
 CLOSE_AUTH_FAILED = 4001
 CLOSE_TOO_SLOW = 4008
 LAG_SECONDS = 1.0  # a client whose socket stays full this long while its queue overflows is too slow
+# What a client sends is flat (an auth, a ping); deeper is not ours to read. Its size is bounded by
+# the transport (ORDERBOT_HUB_MAX_MESSAGE_BYTES: 1009 beyond it).
+MAX_FRAME_DEPTH = 8
 REPLAY_ROUNDS = 5  # catch-up rounds from the database while live events outrun a replay
 
 
@@ -59,9 +64,9 @@ def parse(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, str):
         raise Refused("malformed", "Send JSON text frames.")
     try:
-        message = json.loads(raw)
-    except ValueError:
-        raise Refused("malformed", "The message is not JSON.") from None
+        message = untrusted_json.load(raw, max_bytes=None, max_depth=MAX_FRAME_DEPTH, what="The message")
+    except untrusted_json.UntrustedJson as problem:
+        raise Refused("malformed", str(problem)) from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise Refused("malformed", 'A message is a JSON object with a "type".')
     return message

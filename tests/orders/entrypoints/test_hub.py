@@ -223,6 +223,9 @@ def test_malformed_frames_get_an_error_and_the_connection_stays(sqlite_hub, sqli
         ('{"no": "type"}', "malformed"),
         ('{"type": 7}', "malformed"),
         ('{"type": "dance"}', "unknown_type"),
+        ("[" * 1000, "malformed"),  # nesting is refused before the parser recurses
+        ('{"type": "ping", "x": "\\u0000"}', "malformed"),  # NUL, as a JSON escape
+        ('{"type": "ping", "x": "\\ud800"}', "malformed"),  # a lone surrogate
     ]:
         client.send(bad)
         assert client.recv()["code"] == code
