@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from orders.adapters.erp_csv import UnreadableFile, open_csv
+from orders.domain.erp_record import UnreadableRow
 
 
 class UnknownSource(ValueError):
@@ -45,7 +46,7 @@ def _dict_rows(
 
     def numbered() -> Iterator[tuple[int, Any]]:
         for number, record in enumerate(itertools.chain([first], records), start=first_row):
-            yield number, record if isinstance(record, dict) else {}
+            yield number, record if isinstance(record, dict | UnreadableRow) else {}
 
     return list(first), numbered()
 
@@ -70,8 +71,10 @@ def _json_source(path: Path, on_bytes: Callable[[int], object] | None) -> Iterat
                     if line.strip():
                         try:
                             yield json.loads(line)
-                        except ValueError:
-                            raise UnreadableFile(f"{path.name}: line {line_number} is not JSON") from None
+                        except ValueError:  # a damaged line: quarantined, the lines after it read on
+                            yield UnreadableRow([line[:1000]], f"line {line_number} is not JSON")
+                        except RecursionError:
+                            yield UnreadableRow([line[:1000]], f"line {line_number} is nested too deeply")
 
             header, rows = _dict_rows(path.name, records())
         else:

@@ -14,6 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from operator import itemgetter
 from typing import NamedTuple
 
+from orderbot_common.text import describe, forbidden_character
+
 from orders.domain.model import OrderStatus
 
 # Our field name -> header names seen in ERP exports (compared case-insensitively, trimmed).
@@ -48,6 +50,18 @@ class InvalidRecord(ValueError):
 
 class UnknownColumns(ValueError):
     """The file's header lacks a column orderbot needs."""
+
+
+class UnreadableRow(list):
+    """A source line that could not be read as a row (e.g. it opens a quote that never closes): its
+    cells as far as they go, and ``reason``; an import quarantines it with that reason."""
+
+    def __init__(self, cells, reason: str) -> None:
+        super().__init__(cells)
+        self.reason = reason
+
+    def __reduce__(self):  # pickled with its reason (it crosses from the reading process)
+        return (UnreadableRow, (list(self), self.reason))
 
 
 class OrderRecord(NamedTuple):
@@ -229,7 +243,11 @@ class RecordCleaner:
             updated_text,
             paid_text,
             due_text,
-        ) = self.cells(row)
+        ) = cells = self.cells(row)
+        if forbidden_character("".join(cells)):  # one search per row; which cell only when one has it
+            for name, value in zip(FIELDS, cells, strict=True):
+                if found := forbidden_character(value):
+                    raise InvalidRecord(f"{name} contains {describe(found)} ({found})")
         if not (order_id and customer_id and customer_name and amount and created):
             for name, value in (
                 ("order_id", order_id),

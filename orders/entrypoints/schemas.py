@@ -223,6 +223,10 @@ class ImportReportOut(BaseModel):
     unchanged: int
     quarantined: int
     problems: list[RowProblemOut]
+    stored_through_row: int = Field(
+        description="every row of the source up to this one (its line, in a CSV file) is stored"
+    )
+    stopped: str | None = Field(None, description="why the import stopped before the end, if it did")
 
 
 class SourceList(BaseModel):

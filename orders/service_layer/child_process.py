@@ -104,9 +104,10 @@ def _produce(produce: Producer, sender, idle) -> None:
     try:
         try:
             for item in produce(consumer_idle):
-                sender.send_bytes(_dumps(("item", item)))
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the consumer stopped listening
+                try:
+                    sender.send_bytes(_dumps(("item", item)))
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the consumer stopped listening (not the producer's own lost connection)
         except BaseException as problem:  # noqa: BLE001 - every failure goes to the consumer
             sender.send_bytes(_dumps(("error", _sendable(problem))))
             return

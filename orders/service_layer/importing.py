@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
+from orderbot_common.text import printable
+
 from orders.adapters.repositories import IMPORTED_COLUMNS, ImportedRows
 from orders.clock import utcnow
-from orders.domain.erp_record import InvalidRecord, OrderRecord, RecordCleaner, merged_mapping, resolve_header
+from orders.domain.erp_record import (
+    InvalidRecord,
+    OrderRecord,
+    RecordCleaner,
+    UnreadableRow,
+    merged_mapping,
+    resolve_header,
+)
 from orders.service_layer.child_process import can_fork, items_from_child
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -22,6 +33,8 @@ BATCH_SIZE = 10_000
 # writing do not overlap) and let the writer take over one when it would wait.
 HANDOVER_ROWS = 1000
 MAX_REPORTED_PROBLEMS = 100
+
+log = logging.getLogger(__name__)
 
 
 def batched(items: Iterable, size: int):
@@ -47,9 +60,29 @@ class ImportReport:
     unchanged: int = 0
     quarantined: int = 0
     problems: list[RowProblem] = field(default_factory=list)  # the first MAX_REPORTED_PROBLEMS
+    # The last row of the source whose batch is stored (a row is numbered as in ``problems``: its line in
+    # a CSV file, its place in a JSON one): every row up to it is stored or quarantined, none after it.
+    # Written with each batch, in its transaction, so it holds after a crash too.
+    stored_through_row: int = 0
+    stopped: str | None = None  # why the import stopped before the end of the source
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def with_written(self, written: list[tuple[PreparedBatch, int, int, list]]) -> ImportReport:
+        """This report with the batches of one more transaction counted."""
+        report = replace(self, problems=list(self.problems))
+        for batch, inserted, updated, quarantine in written:
+            report.rows += batch.rows
+            report.inserted += inserted
+            report.updated += updated
+            report.quarantined += len(quarantine)
+            report.stored_through_row = max(report.stored_through_row, batch.last_line)
+            for line, reason, _ in sorted(quarantine, key=lambda q: q[0]):
+                if len(report.problems) < MAX_REPORTED_PROBLEMS:
+                    report.problems.append(RowProblem(row=line, reason=reason))
+        report.unchanged = report.rows - report.inserted - report.updated - report.quarantined
+        return report
 
     def summary(self) -> str:
         return (
@@ -58,14 +91,22 @@ class ImportReport:
         )
 
 
-def _raw(header: list[Any], row: Any, by_name: bool) -> dict[str, Any]:
-    """The row as it came, for the quarantine table (JSON-safe)."""
-    if by_name:
-        return {
-            str(k): (v if isinstance(v, str | int | float | bool | type(None)) else str(v))
-            for k, v in row.items()
-        }
-    return {str(header[i]) if i < len(header) else f"column {i + 1}": v for i, v in enumerate(row)}
+def _raw(header: list[Any], row: Any) -> dict[str, Any]:
+    """The row as it came, for the quarantine table: JSON-safe, and with the characters no database
+    text may hold (NUL, lone surrogates) written as escapes, so the row can be stored to be seen."""
+    if isinstance(row, dict):
+        items = list(row.items())
+    else:
+        items = [(header[i] if i < len(header) else f"column {i + 1}", v) for i, v in enumerate(row)]
+    return {printable(str(k)): _storable(v) for k, v in items}
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, int | bool | type(None)) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    return printable(str(value))  # NaN and infinity too: PostgreSQL's JSON has no word for them
 
 
 def _clean_batch(
@@ -77,14 +118,17 @@ def _clean_batch(
     lines: dict[str, int] = {}
     width = len(header)
     for line, cells in batch:
+        if type(cells) is UnreadableRow:
+            quarantine.append((line, cells.reason, _raw(header, cells)))
+            continue
         if not by_name and len(cells) != width:  # a cut or shifted line: no cell can be trusted
             reason = f"row has {len(cells)} cells where the header has {width} (truncated or misaligned)"
-            quarantine.append((line, reason, _raw(header, cells, by_name)))
+            quarantine.append((line, reason, _raw(header, cells)))
             continue
         try:
             record = clean(cells)
         except InvalidRecord as problem:
-            quarantine.append((line, str(problem), _raw(header, cells, by_name)))
+            quarantine.append((line, str(problem), _raw(header, cells)))
             continue
         seen = latest.get(record.order_id)
         if seen is None or record.updated_at >= seen.updated_at:
@@ -114,6 +158,7 @@ class PreparedBatch:
     so plain tuples of strings and numbers (cheap to pickle)."""
 
     rows: int  # rows of the source in the batch, valid or not
+    last_line: int  # the row number (line, for a file) of its last row
     orders: list[tuple[int, tuple]]  # (line, row as ImportedRows makes it): latest of each order number
     quarantine: list[tuple[int, str, Any]]
     bytes_read: int
@@ -142,6 +187,7 @@ class BatchPreparer:
         prepared = self.make_rows(records, utcnow())
         return PreparedBatch(
             batch_rows,
+            batch[-1][0],
             [(lines[r.order_id], row) for r, row in zip(records, prepared, strict=True)],
             quarantine,
             bytes_read,
@@ -245,34 +291,83 @@ def import_orders(
         clean_in_child = can_fork()
     batches = items_from_child(produce, "orderbot import reader") if clean_in_child else produce()
     batches = iter(batches)
-    while True:
-        written = []  # (batch, inserted, updated, quarantined) of this transaction
-        with uow:
-            while sum(batch.rows for batch, *_ in written) < batch_size:
-                batch = next(batches, None)
-                if batch is None:
+    try:
+        while True:
+            written = []  # (batch, inserted, updated, quarantined) of this transaction
+            with uow:
+                while sum(batch.rows for batch, *_ in written) < batch_size:
+                    batch = next(batches, None)
+                    if batch is None:
+                        break
+                    if isinstance(batch, RawBatch):
+                        batch = prepare(batch.rows, batch.bytes_read)
+                    written.append((batch, *_write(uow, batch, report.import_id, source)))
+                if not written:
                     break
-                if isinstance(batch, RawBatch):
-                    batch = prepare(batch.rows, batch.bytes_read)
-                written.append((batch, *_write(uow, batch, report.import_id, source)))
-            if not written:
-                break
-            uow.commit()
-        for batch, inserted, updated, quarantine in written:
-            report.rows += batch.rows
-            report.inserted += inserted
-            report.updated += updated
-            report.quarantined += len(quarantine)
-            for line, reason, _ in sorted(quarantine, key=lambda q: q[0]):
-                if len(report.problems) < MAX_REPORTED_PROBLEMS:
-                    report.problems.append(RowProblem(row=line, reason=reason))
-            if on_bytes and batch.bytes_read:
-                on_bytes(batch.bytes_read)
-        report.unchanged = report.rows - report.inserted - report.updated - report.quarantined
-        if on_batch:
-            on_batch(report)
+                stored = report.with_written(written)
+                uow.imports.progress(report.import_id, stored.as_dict())
+                uow.commit()
+            report = stored
+            if on_bytes:
+                for batch, *_ in written:
+                    if batch.bytes_read:
+                        on_bytes(batch.bytes_read)
+            if on_batch:
+                on_batch(report)
+    except BaseException as problem:
+        _record_stop(uow, report, problem)
+        if isinstance(problem, Exception):
+            raise ImportStopped(report) from problem
+        raise  # an interrupt or exit stays one; the log and the import's record say what is stored
     with uow:
-        report_dict = report.as_dict()
-        uow.imports.finish(report.import_id, report_dict, utcnow())
+        uow.imports.finish(report.import_id, report.as_dict(), utcnow())
         uow.commit()
     return report
+
+
+class ImportStopped(Exception):
+    """An import stopped part-way; ``report`` says what is stored: every row through
+    ``report.stored_through_row``, none after it. Running the same import again completes it (stored
+    rows are unchanged, not duplicated). The cause is ``__cause__``."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(report.stopped)
+        self.report = report
+
+    def explanation(self) -> str:
+        report, cause = self.report, self.__cause__ or self.report.stopped
+        stored = (
+            f"every row through row {report.stored_through_row} is stored "
+            f"({report.inserted} inserted, {report.updated} updated, {report.quarantined} quarantined), "
+            "none after"
+            if report.stored_through_row
+            else "no row is stored"
+        )
+        return (
+            f"the import stopped part-way ({cause}): {stored}; "
+            "run the same import again to complete it (stored rows are not duplicated)"
+        )
+
+
+def _record_stop(uow: SqlAlchemyUnitOfWork, report: ImportReport, problem: BaseException) -> None:
+    """Say in the log, and in the import's record where the database still answers, what is stored."""
+    cause = str(problem).splitlines()[0] if str(problem) else ""
+    report.stopped = printable(f"{type(problem).__name__}: {cause}"[:500])
+    stored = (
+        f"every row through row {report.stored_through_row} is stored"
+        if report.stored_through_row
+        else "no row is stored"
+    )
+    log.error(
+        "import %s of %s stopped (%s): %s, none after; run the same import again to complete it",
+        report.import_id,
+        report.source,
+        report.stopped,
+        stored,
+    )
+    try:
+        with uow:
+            uow.imports.progress(report.import_id, report.as_dict())
+            uow.commit()
+    except Exception:  # the database itself may be what failed; the log line above says it all
+        log.warning("could not record the stop of import %s", report.import_id, exc_info=True)

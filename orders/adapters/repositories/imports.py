@@ -32,6 +32,10 @@ class ImportRepository:
             update(imports).where(imports.c.id == import_id).values(finished_at=now, report=report)
         )
 
+    def progress(self, import_id: int, report: dict) -> None:
+        """The report so far, written in the transaction of the batch it counts."""
+        self.session.execute(update(imports).where(imports.c.id == import_id).values(report=report))
+
     def quarantine(self, import_id: int, source: str, rows: Sequence[tuple[int, str, Any]]) -> None:
         if rows:
             self.session.execute(

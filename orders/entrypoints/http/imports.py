@@ -15,8 +15,9 @@ from orders.entrypoints.http.dependencies import actor, deps
 from orders.entrypoints.http.errors import COMMON, ERROR, error
 from orders.entrypoints.http.idempotency import idempotent
 from orders.entrypoints.observability import count_import
-from orders.entrypoints.openapi import ApiRoutes, RequestInvalid, parse_body
+from orders.entrypoints.openapi import ApiRoutes, RequestInvalid, check_text, parse_body
 from orders.service_layer import setup
+from orders.service_layer.importing import ImportStopped
 
 routes = ApiRoutes()
 UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm")
@@ -46,7 +47,8 @@ UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm")
     responses={
         200: ("the import report", schemas.ImportReportOut),
         403: ("not allowed", ERROR),
-        422: ("unreadable source", ERROR),
+        422: ("unreadable source, or a file unreadable part-way (what is stored is in 'report')", ERROR),
+        503: ("the import stopped part-way (what is stored is in 'report'); run it again", ERROR),
         **COMMON,
     },
 )
@@ -61,6 +63,7 @@ def run_import():
             upload = request.files.get("file")
             if upload is None or not upload.filename:
                 raise RequestInvalid("Send the export as the multipart field 'file'.")
+            check_text(upload.filename, "file name")
             suffix = Path(upload.filename).suffix.lower()
             if suffix not in UPLOAD_SUFFIXES:
                 raise RequestInvalid("The file must be .csv, .json, .jsonl or .xlsx.")
@@ -78,6 +81,13 @@ def run_import():
         return _reported(report)
     except (UnreadableFile, UnknownColumns, UnknownSource) as problem:
         return error(422, "unreadable_source", str(problem))
+    except ImportStopped as stop:
+        # A file unreadable part-way is the sender's to fix; anything else (the database went away) ours.
+        status = 422 if isinstance(stop.__cause__, UnreadableFile) else 503
+        message = stop.explanation()
+        return error(
+            status, "import_stopped", message[0].upper() + message[1:] + ".", report=stop.report.as_dict()
+        )
 
 
 def _reported(report, label: str | None = None):

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from orders.adapters.orm import orders
+from orders.adapters.orm import imports, orders
 from orders.domain.erp_record import UnknownColumns
 from orders.domain.model import OrderStatus, PaymentStatus
 from orders.service_layer.setup import import_from, prepare_database
@@ -390,13 +390,46 @@ def test_progress_counts_the_whole_file_batch_by_batch(engine, tmp_path, in_chil
 
 
 @IN_CHILD
-def test_a_file_that_breaks_midway_keeps_the_batches_before_and_says_where(engine, tmp_path, in_child):
-    from orders.adapters.erp_csv import UnreadableFile
-
+def test_undecodable_bytes_midway_quarantine_their_line_only(engine, tmp_path, in_child):
     # Past the 64 KiB the encoding is detected from: the bad bytes surface while rows are being read.
     path = write_csv(tmp_path / "b.csv", HEADER, [order_row(f"SO-{7000 + i}") for i in range(1200)])
     assert path.stat().st_size > 96 * 1024
-    path.write_bytes(path.read_bytes() + b"SO-9,C-1,\xff\xfe\xfa bad bytes,1,2026-11-01\n")
-    with pytest.raises(UnreadableFile, match="not valid utf-8 text after line"):
-        import_from(engine, path, SHANGHAI, batch_size=300, clean_in_child=in_child)
-    assert count_orders(engine) == 900  # the whole batches before the bad line stay, nothing half-written
+    tail = write_csv(tmp_path / "tail.csv", HEADER, [order_row("SO-9001")]).read_bytes().split(b"\n", 1)[1]
+    path.write_bytes(path.read_bytes() + b"SO-9,C-1,\xff\xfe\xfa bad bytes,1,2026-11-01\n" + tail)
+    report = import_from(engine, path, SHANGHAI, batch_size=300, clean_in_child=in_child)
+    assert (report.rows, report.inserted, report.quarantined) == (1202, 1201, 1)
+    assert [(p.row, p.reason) for p in report.problems] == [(1202, "line 1202 is not valid utf-8 text")]
+    [row] = quarantined_rows(engine)
+    assert row["raw"]["customer_name"] == "\\udcff\\udcfe\\udcfa bad bytes"  # stored, escaped, to be seen
+    assert count_orders(engine) == 1201
+
+
+@IN_CHILD
+def test_a_source_that_fails_midway_keeps_the_batches_before_and_says_where(engine, in_child):
+    from orders.service_layer.importing import ImportStopped, import_orders
+
+    def rows_then_a_lost_connection():
+        for line in range(2, 1202):
+            yield line, order_row(f"SO-{7000 + line}")
+        raise ConnectionResetError("the ERP closed the connection")
+
+    with pytest.raises(ImportStopped) as stopped:
+        import_orders(
+            SqlAlchemyUnitOfWork(engine),
+            "erp",
+            HEADER,
+            rows_then_a_lost_connection(),
+            SHANGHAI,
+            batch_size=300,
+            clean_in_child=in_child,
+        )
+    assert isinstance(stopped.value.__cause__, ConnectionResetError)
+    assert count_orders(engine) == 1200  # every whole batch before the failure, nothing half-written
+    report = stopped.value.report
+    assert (report.stored_through_row, report.inserted) == (1201, 1200)
+    assert "every row through row 1201 is stored (1200 inserted" in stopped.value.explanation()
+    with SqlAlchemyUnitOfWork(engine) as uow:  # the import's own record says the same, for later readers
+        [record] = uow.session.execute(select(imports.c.finished_at, imports.c.report)).all()
+    assert record.finished_at is None
+    assert record.report["stored_through_row"] == 1201
+    assert record.report["stopped"] == "ConnectionResetError: the ERP closed the connection"
