@@ -173,7 +173,10 @@ class ActionSettlePayments(StaffAction):
         return "action_settle_payments"
 
     async def act(self, dispatcher, tracker, client, token):
-        day = parse_day(next(tracker.get_latest_entity_values("date"), None)) or local_today()
+        # Without a day named, the last one that has ended: the order service settles no later day.
+        day = parse_day(next(tracker.get_latest_entity_values("date"), None)) or local_today() - timedelta(
+            days=1
+        )
         dispatcher.utter_message(response="utter_ask_settle", date=day.isoformat())
         return [SlotSet(PENDING_SLOT, f"settle {day.isoformat()}")]
 

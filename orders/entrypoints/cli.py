@@ -58,6 +58,7 @@ def _cmd_import(settings: Settings, args) -> int:
     from orders.adapters.erp_sources import UnknownSource, load_sources
     from orders.domain.erp_record import UnknownColumns
     from orders.entrypoints.observability import count_import
+    from orders.service_layer.importing import ImportStopped
     from orders.service_layer.setup import import_from
 
     mapping = None
@@ -88,6 +89,10 @@ def _cmd_import(settings: Settings, args) -> int:
             bar.close()
             print(f"orderbot import: {problem}", file=sys.stderr)
             return 2
+        except ImportStopped as stop:
+            bar.close()
+            print(f"orderbot import: {stop.explanation()}", file=sys.stderr)
+            return 2 if isinstance(stop.__cause__, UnreadableFile) else 1
     count_import(report)  # this process's counters: scraped only where a collector reads them
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if args.json else report.summary())
     for problem in report.problems if not args.json else []:
@@ -99,7 +104,8 @@ def _cmd_settle(settings: Settings, args) -> int:
     from dataclasses import asdict
 
     from orders.domain.access import Actor, Role, Source
-    from orders.service_layer.services import settle_day
+    from orders.domain.errors import DomainError
+    from orders.service_layer.services import settle_ended_day
     from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
     try:
@@ -107,9 +113,12 @@ def _cmd_settle(settings: Settings, args) -> int:
     except ValueError:
         print(f"orderbot settle: --date must be YYYY-MM-DD, not {args.date!r}", file=sys.stderr)
         return 2
-    report = settle_day(
-        SqlAlchemyUnitOfWork(_engine(settings)), day, Actor(getpass.getuser(), Role.OPERATIONS, Source.CLI)
-    )
+    who = Actor(getpass.getuser(), Role.OPERATIONS, Source.CLI)
+    try:
+        report = settle_ended_day(SqlAlchemyUnitOfWork(_engine(settings)), day, who, settings.timezone)
+    except DomainError as refused:
+        print(f"orderbot settle: {refused}", file=sys.stderr)
+        return 2
     print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -207,6 +207,32 @@ class SettlementReport:
     settled: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # settled meanwhile by an overlapping run
     totals: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class DayNotOver(DomainError):
+    """A settlement was asked for a day that has not ended where the business is."""
+
+    code = "day_not_over"
+
+
+def settle_ended_day(
+    uow: SqlAlchemyUnitOfWork,
+    day: date,
+    actor: Actor,
+    business_tz: tzinfo,
+    on_order: Callable[[str], object] | None = None,
+) -> SettlementReport:
+    """A settlement a person asks for (REST, chat, CLI): only for a day that has ended in the business's
+    time zone, since a later one would settle orders whose due day has not come. The scheduled job,
+    which settles the day at its settlement time, calls ``settle_day`` itself."""
+    check_staff(actor, Role.FINANCE)
+    today = utcnow().astimezone(business_tz).date()
+    if day >= today:
+        raise DayNotOver(
+            f"{day.isoformat()} has not ended yet (today is {today.isoformat()}): "
+            f"a settlement can be run for {(today - timedelta(days=1)).isoformat()} or an earlier day."
+        )
+    return settle_day(uow, day, actor, on_order)
 
 
 def settle_day(

@@ -98,26 +98,34 @@ def test_shipping_an_order_that_is_not_awaiting_shipment_is_refused(warehouse):
     assert "pending_change" not in slots_set(events)
 
 
-def test_settlement_asks_first_and_needs_finance(order_service, finance, warehouse):
-    slots = {
-        "order_id": "SO-1013",
-        "carrier": "ZTO",
-        "tracking_number": "731234567890",
-    }  # unpaid, due 2026-12-10
-    _, events = run(ActionShipOrder(), tracker("", intent="ship_order", token=warehouse, **slots))
-    run(ActionAffirm(), tracker("yes", intent="affirm", token=warehouse, **slots_set(events)))
+def test_settlement_asks_first_needs_finance_and_only_for_a_day_that_has_ended(
+    order_service, finance, warehouse
+):
+    from datetime import timedelta
+
+    from actions.staff import local_today
+
+    later = (local_today() + timedelta(days=10)).isoformat()
     messages, events = run(
         ActionSettlePayments(),
-        tracker(
-            "settle 2026-12-31", intent="settle_payments", entities={"date": "2026-12-31"}, token=finance
-        ),
+        tracker(f"settle {later}", intent="settle_payments", entities={"date": later}, token=finance),
     )
-    assert messages[0]["response"] == "utter_ask_settle" and messages[0]["date"] == "2026-12-31"
+    assert messages[0]["response"] == "utter_ask_settle" and messages[0]["date"] == later
     pending = slots_set(events)["pending_change"]
     refused, _ = run(ActionAffirm(), tracker("yes", intent="affirm", token=warehouse, pending_change=pending))
     assert refused[0]["response"] == "utter_staff_only"
+    early, _ = run(ActionAffirm(), tracker("yes", intent="affirm", token=finance, pending_change=pending))
+    assert early[0]["response"] == "utter_change_refused"
+    assert f"{later} has not ended yet" in early[0]["reason"]
+    # Without a day named, the last one that has ended is asked for, and it runs.
+    messages, events = run(
+        ActionSettlePayments(), tracker("run the settlement", intent="settle_payments", token=finance)
+    )
+    yesterday = (local_today() - timedelta(days=1)).isoformat()
+    assert messages[0]["response"] == "utter_ask_settle" and messages[0]["date"] == yesterday
+    pending = slots_set(events)["pending_change"]
     done, _ = run(ActionAffirm(), tracker("yes", intent="affirm", token=finance, pending_change=pending))
-    assert done[0]["response"] == "utter_settled" and done[0]["count"] == 1  # SO-1013
+    assert done[0]["response"] == "utter_settled" and done[0]["date"] == yesterday
 
 
 def test_list_orders_by_state(warehouse):

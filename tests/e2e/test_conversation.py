@@ -125,6 +125,10 @@ def test_socketio_refuses_malformed_messages_without_dropping_the_connection(wid
     widget.client.emit("user_uttered", "just a string")
     assert widget.replies.get(timeout=10)["error"] is True
     assert widget.say("hi", customData="{not json")["error"] is True
+    assert widget.say("where is SO-1003\x00?")["text"].startswith("Malformed message: it contains a control")
+    deep = widget.say("hi", customData='{"a":' * 40 + "1" + "}" * 40)  # nesting bounded before parsing
+    assert deep["error"] is True and "nested deeper" in deep["text"]
+    assert "control character" in widget.say("hi", customData={"token": "x\u0000"})["text"]
     assert (
         widget.say("Where is SO-1003?", li_na)["text"] == "Order SO-1003 is stocked in and awaiting shipment."
     )

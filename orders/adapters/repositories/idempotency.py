@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from orders.adapters.orm import (
@@ -27,3 +28,19 @@ class IdempotencyRepository:
 
     def add(self, **entry: Any) -> None:
         self.session.execute(insert(idempotency_keys).values(**entry))
+
+    def answer(self, principal: str, key: str, status_code: int, body: str) -> None:
+        self.session.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
+            .values(status_code=status_code, body=body)
+        )
+
+    def remove(self, principal: str, key: str, created_at: datetime | None = None) -> int:
+        """Forget a key (only the entry made at ``created_at``, when given); how many rows went."""
+        statement = delete(idempotency_keys).where(
+            idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
+        )
+        if created_at is not None:
+            statement = statement.where(idempotency_keys.c.created_at == created_at)
+        return self.session.execute(statement).rowcount

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from flask import jsonify
 
 from orders.entrypoints import schemas
-from orders.entrypoints.http.dependencies import actor, new_uow
+from orders.entrypoints.http.dependencies import actor, deps, new_uow
 from orders.entrypoints.http.errors import COMMON, ERROR
 from orders.entrypoints.http.idempotency import idempotent
 from orders.entrypoints.http.serializers import settlement_json
@@ -24,11 +24,17 @@ routes = ApiRoutes()
     tag="settlements",
     body=schemas.SettlementRequest,
     headers=(("Idempotency-Key", "makes retries safe"),),
-    responses={200: ("the run's report", schemas.SettlementReportOut), 403: ("not allowed", ERROR), **COMMON},
+    responses={
+        200: ("the run's report", schemas.SettlementReportOut),
+        403: ("not allowed", ERROR),
+        422: ("the day has not ended yet", ERROR),
+        **COMMON,
+    },
 )
 @idempotent
 def run_settlement(body: schemas.SettlementRequest):
-    return jsonify(asdict(services.settle_day(new_uow(), body.date, actor())))
+    report = services.settle_ended_day(new_uow(), body.date, actor(), deps().settings.timezone)
+    return jsonify(asdict(report))
 
 
 @routes.operation(

@@ -1,32 +1,13 @@
 """The REST API over a real HTTP server on loopback: auth, roles, workflow, errors, idempotency."""
 
-import uuid
-
 import pytest
 import requests
 
 from orders.domain.access import Role
 from orders.service_layer import users
-from orders.service_layer.setup import import_from
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
-from tests.orders.conftest import HEADER, SERVICE_TOKEN, SHANGHAI, order_row, write_csv
-
-
-def load(engine, tmp_path, *rows):
-    header = HEADER + ["status", "due_date"]
-    import_from(engine, write_csv(tmp_path / f"{uuid.uuid4().hex}.csv", header, list(rows)), SHANGHAI)
-
-
-def row(order_id, status="pending_confirmation", customer="C-100", due="2026-11-30"):
-    cells = order_row(order_id) + [status, due]
-    cells[1] = customer
-    return cells
-
-
-@pytest.fixture
-def api(live_server, engine, tmp_path):
-    load(engine, tmp_path, row("SO-1"), row("SO-2", "awaiting_shipment"), row("SO-3", customer="C-200"))
-    return live_server
+from tests.orders.conftest import HEADER, SERVICE_TOKEN, order_row, write_csv
+from tests.orders.entrypoints.conftest import load, row
 
 
 def test_health_needs_no_token(live_server):

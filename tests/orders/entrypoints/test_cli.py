@@ -2,6 +2,8 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.orders.conftest import HEADER, order_row, write_csv
 
@@ -70,6 +72,25 @@ def test_settle_by_hand(tmp_path):
     assert json.loads(orderbot(tmp_path, "settle", "--date", "2026-11-30").stdout)["settled"] == []
     bad = orderbot(tmp_path, "settle", "--date", "tomorrow")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+    later = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=10)).date().isoformat()
+    early = orderbot(tmp_path, "settle", "--date", later)
+    assert early.returncode == 2 and f"{later} has not ended yet" in early.stderr
+
+
+def test_an_import_that_stops_part_way_says_what_is_stored(tmp_path):
+    # Bad bytes past the part the encoding is detected from quarantine their line; a file that cannot
+    # be read further (a JSON array cut short) stops the import: the batches before it are stored.
+    rows = [dict(zip(HEADER, order_row(f"SO-{i}"), strict=True)) for i in range(12_000)]
+    text = json.dumps(rows, ensure_ascii=False)
+    path = tmp_path / "cut.json"
+    path.write_text(text[: len(text) - 2000], encoding="utf-8")
+    result = orderbot(tmp_path, "import", str(path))
+    assert result.returncode == 2, result.stderr
+    assert "the import stopped part-way" in result.stderr and "Traceback" not in result.stderr
+    assert "every row through row 10000 is stored (10000 inserted" in result.stderr
+    again = orderbot(tmp_path, "import", str(path))  # the same file again: nothing stored twice
+    assert again.returncode == 2
+    assert "every row through row 10000 is stored (0 inserted, 0 updated, 0 quarantined)" in again.stderr
 
 
 def test_users_add_and_link(tmp_path):
