@@ -21,10 +21,11 @@ from actions.order_client import (
     OrderServiceClient,
     OrderServiceUnavailable,
     Refused,
+    TooManyAttempts,
 )
 from actions.order_ids import requested_order_id
 from actions.phrasing import phrased
-from actions.replies import language, money, refusal
+from actions.replies import language, money, refusal, too_many_attempts
 
 logger = logging.getLogger(__name__)
 PENDING_SLOT = "pending_change"
@@ -63,9 +64,13 @@ class CustomerOrderAction(Action, ABC):  # abstract: rasa-sdk registers only con
                     dispatcher.utter_message(response="utter_ask_verification", order_id=order_id)
                     return [*events, SlotSet(REQUESTED_SLOT, self.name())]
                 try:
-                    token = await client.customer_token(order_id, email, phone)
+                    token = await client.customer_token(order_id, email, phone, tracker.sender_id)
                 except (NotAuthenticated, OrderNotFound):
                     dispatcher.utter_message(response="utter_verification_failed", order_id=order_id)
+                    return [*events, SlotSet(REQUESTED_SLOT, self.name())]
+                except TooManyAttempts as throttled:  # the request stays pending: prove it again later
+                    reason = too_many_attempts(throttled.retry_after, language(tracker))
+                    dispatcher.utter_message(response="utter_change_refused", reason=reason)
                     return [*events, SlotSet(REQUESTED_SLOT, self.name())]
                 events.append(SlotSet(TOKEN_SLOT, token))
             events += await self.act(dispatcher, tracker, client, token, order_id)

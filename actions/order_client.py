@@ -4,6 +4,7 @@ carries the action run's request id (``X-Request-ID``), so that both servers' lo
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,15 @@ class NotAuthenticated(Exception):
     """The token is missing, invalid or expired, or the proof of identity did not match."""
 
 
+class TooManyAttempts(Exception):
+    """The order service refused a sign-in after too many failed ones: try again in ``retry_after``
+    seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 class Refused(Exception):
     """The order service refused the change (state, rule, permission); ``code`` names why."""
 
@@ -34,10 +44,16 @@ class Refused(Exception):
         self.details = details
 
 
+# The chat user a customer sign-in is for: the order service throttles failures per chat user, not per
+# the action server's address that every chat user shares.
+CHAT_USER_HEADER = "X-Orderbot-Chat-User"
+
+
 class OrderServiceClient:
-    def __init__(self, base_url: str, timeout_s: float = 2.5) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 2.5, service_token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.service_token = service_token
 
     @classmethod
     def from_env(cls) -> OrderServiceClient:
@@ -45,6 +61,7 @@ class OrderServiceClient:
         return cls(
             os.environ.get("ORDER_SERVICE_URL", "http://127.0.0.1:8080"),
             float(os.environ.get("ORDER_SERVICE_TIMEOUT", "2.5")),
+            os.environ.get("ORDERBOT_SERVICE_TOKEN") or None,
         )
 
     async def me(self, token: str) -> dict[str, Any]:
@@ -90,14 +107,21 @@ class OrderServiceClient:
     async def import_sources(self, token: str) -> list[str]:
         return (await self.request("GET", "/api/v1/imports/sources", token))["items"]
 
-    async def customer_token(self, order_id: str, email: str | None, phone: str | None) -> str:
-        """Prove a customer's identity with an order number plus the e-mail or phone on it."""
+    async def customer_token(
+        self, order_id: str, email: str | None, phone: str | None, chat_user: str | None = None
+    ) -> str:
+        """Prove a customer's identity with an order number plus the e-mail or phone on it, for
+        ``chat_user`` (the conversation's sender id): with the service token, the order service counts
+        failed proofs per chat user. Raises ``TooManyAttempts`` after too many failures."""
         body = {
             "order_id": order_id,
             **({"email": email} if email else {}),
             **({"phone": phone} if phone else {}),
         }
-        answer = await self.request("POST", "/api/v1/auth/customer", json=body)
+        headers = {CHAT_USER_HEADER: _header_safe(chat_user)} if chat_user and self.service_token else {}
+        answer = await self.request(
+            "POST", "/api/v1/auth/customer", self.service_token, json=body, headers=headers
+        )
         return answer["access_token"]
 
     async def request(
@@ -108,8 +132,9 @@ class OrderServiceClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         timeout_s: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
         request_id = current_request_id()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
@@ -145,12 +170,31 @@ class OrderServiceClient:
                     raise Refused(body.get("code", "not_found"), body.get("message", ""), body)
                 if response.status == 401 or (response.status == 400 and "/auth/" in path):
                     raise NotAuthenticated(path)
+                if response.status == 429:
+                    raise TooManyAttempts(await _retry_after(response))
                 if response.status < 500:
                     body = await _error_body(response)
                     raise Refused(body.get("code", "refused"), body.get("message", ""), body)
                 raise OrderServiceUnavailable(f"{method} {path}: HTTP {response.status}")
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise OrderServiceUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+
+
+def _header_safe(chat_user: str) -> str:
+    """The chat user id as a header carries it (128 printable ASCII characters at most): a longer
+    or odd one by its digest, which still names one user."""
+    if len(chat_user) <= 128 and chat_user.isascii() and chat_user.isprintable():
+        return chat_user
+    return "sha256:" + hashlib.sha256(chat_user.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def _retry_after(response: aiohttp.ClientResponse) -> int:
+    """The seconds to wait, from Retry-After (or the error body's retry_after_s); 1 when neither says."""
+    header = response.headers.get("Retry-After", "")
+    if header.isdigit():
+        return max(1, int(header))
+    seconds = (await _error_body(response)).get("retry_after_s")
+    return max(1, seconds) if isinstance(seconds, int) else 1
 
 
 async def _error_body(response: aiohttp.ClientResponse) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from orderbot_common.waits import wait_in_words
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -24,6 +25,8 @@ _REFUSALS_ZH = {
     "invalid_request": "请求无效。",
     "unknown_source": "没有这个数据源。",
     "unreadable_source": "数据源无法读取。",
+    "day_not_over": "该日期尚未结束，只能结算已经结束的日期（昨天或更早）。",
+    "import_stopped": "导入中途停止，已导入的部分已保存；请再次导入以完成。",
 }
 
 
@@ -35,6 +38,13 @@ def refusal(code: str, message: str, lang: str, details: dict[str, Any] | None =
     if lang == "zh":
         return _REFUSALS_ZH.get(code, "操作被拒绝。")
     return message or "the order service refused it."
+
+
+def too_many_attempts(seconds: int, lang: str) -> str:
+    """Why a proof of identity was not even checked, with the wait in words."""
+    if lang == "zh":
+        return f"验证失败次数过多，请 {wait_in_words(seconds, 'zh')}后再试。"
+    return f"too many failed attempts to prove who you are. Please try again in {wait_in_words(seconds)}."
 
 
 def money(amount: str, currency: str) -> str:

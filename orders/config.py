@@ -36,6 +36,24 @@ def _trusted_proxies(text: str) -> int:
     return hops
 
 
+def _count(env: Mapping[str, str], name: str, default: str) -> int:
+    text = env.get(name, default).strip() or default
+    if not text.isdigit():
+        raise ValueError(f"{name} must be a whole number, 0 or more, not {text!r}")
+    return int(text)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str) -> float:
+    text = env.get(name, default).strip() or default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} must be a number of seconds above 0, not {text!r}")
+    return seconds
+
+
 def _worker_class(name: str) -> str:
     if name not in ("gevent", "gthread"):
         raise ValueError(f"ORDERS_WORKER must be gevent or gthread, not {name!r}")
@@ -84,6 +102,14 @@ class Settings:
     # Proxies in front that set X-Forwarded-For/-Proto/-Host (nginx in docker-compose.yml: 1); 0
     # trusts none of these headers (a direct client could forge them).
     trusted_proxies: int = 0
+    # Sign-in throttling (orders/service_layer/signin_throttle.py); a limit of 0 turns its rule off.
+    signin_max_failures: int = 5  # of one account (user name, order number) from one address
+    signin_max_address_failures: int = 20  # from one address, whatever the accounts
+    signin_max_account_failures: int = 20  # of one account from every address
+    signin_first_wait_seconds: float = 1.0  # doubled by each further failure
+    signin_max_wait_seconds: float = 900.0
+    signin_forget_after_seconds: float = 3600.0  # failures are forgotten after this long without one
+    signin_redis_prefix: str = "orderbot:signin"  # one per deployment sharing a Redis
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -132,6 +158,13 @@ class Settings:
             rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
             log_format=_log_format(env.get("LOG_FORMAT", "text").strip().lower() or "text"),
             trusted_proxies=_trusted_proxies(env.get("ORDERBOT_TRUSTED_PROXIES", "0").strip() or "0"),
+            signin_max_failures=_count(env, "ORDERBOT_SIGNIN_MAX_FAILURES", "5"),
+            signin_max_address_failures=_count(env, "ORDERBOT_SIGNIN_MAX_ADDRESS_FAILURES", "20"),
+            signin_max_account_failures=_count(env, "ORDERBOT_SIGNIN_MAX_ACCOUNT_FAILURES", "20"),
+            signin_first_wait_seconds=_seconds(env, "ORDERBOT_SIGNIN_FIRST_WAIT_SECONDS", "1"),
+            signin_max_wait_seconds=_seconds(env, "ORDERBOT_SIGNIN_MAX_WAIT_SECONDS", "900"),
+            signin_forget_after_seconds=_seconds(env, "ORDERBOT_SIGNIN_FORGET_AFTER_SECONDS", "3600"),
+            signin_redis_prefix=env.get("ORDERBOT_SIGNIN_REDIS_PREFIX") or "orderbot:signin",
         )
 
 

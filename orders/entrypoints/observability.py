@@ -9,6 +9,8 @@ Metrics (text exposition, no order data, no authentication, like ``/health``):
   number of series stays bounded. A WebSocket is counted, but its lifetime is not a request duration.
 - ``orderbot_import_rows_total{outcome}``: rows of finished imports (inserted, updated, unchanged,
   quarantined), counted by the entry points that run imports (REST API, CLI, ERP sync, the sample).
+- ``orderbot_signin_throttled_total{kind}``: sign-ins refused with 429 because of earlier failures, by
+  kind (staff, customer).
 - ``orderbot_outbox_pending`` and ``orderbot_outbox_lag_seconds``: undispatched outbox rows and the age
   of the oldest one, read at scrape time through the partial index of undispatched rows.
 - ``orderbot_hub_connections{role}``: WebSocket clients of this process's hub, at scrape time.
@@ -69,6 +71,14 @@ IMPORT_ROWS = Counter(
 )
 for _outcome in IMPORT_OUTCOMES:
     IMPORT_ROWS.labels(_outcome)  # every outcome is a series from the start, at 0
+
+SIGNIN_THROTTLED = Counter(
+    "orderbot_signin_throttled_total",
+    "Sign-ins refused (429) after too many failures, by kind (staff, customer).",
+    ["kind"],
+)
+for _kind in ("staff", "customer"):
+    SIGNIN_THROTTLED.labels(_kind)
 
 UNMATCHED = "unmatched"
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}

@@ -1,11 +1,14 @@
 """The customer's actions against a real order service (sample orders, see data/samples/erp_orders.csv)."""
 
+import re
+
 import pytest
 
 from actions.customer import ActionCancelOrder, ActionConfirmOrder, ActionOrderStatus, ActionRequestInvoice
 from actions.dialogue import ActionAffirm, ActionDeny, ActionHumanHandoff, ActionInform
 from actions.identity import contact_in
 from actions.order_ids import entity_order_id, normalise_order_id
+from actions.replies import too_many_attempts
 from tests.actions.conftest import run, sign_in_customer, slots_set, tracker
 from tests.conftest import free_port
 
@@ -90,6 +93,33 @@ def test_wrong_proof_is_refused(order_service):
     messages, events = run(ActionOrderStatus(), tracker("SO-1003 someone@example.com"))
     assert messages[0]["response"] == "utter_verification_failed"
     assert "customer_token" not in slots_set(events)
+
+
+def test_after_too_many_wrong_proofs_the_wait_is_said_in_words_and_other_chat_users_get_in(order_service):
+    """The order service counts failures per chat user (the action server names the sender), so one
+    guesser does not lock out the other chat users, who all come from the action server's address."""
+    replies = []
+    for _ in range(10):  # 5 failures lock for 1 s, then each doubles: a lock is met long before 10
+        guess = tracker("SO-1009 guess@example.com", language="zh")
+        guess.sender_id = "guesser-of-so-1009"
+        messages, events = run(ActionOrderStatus(), guess)
+        replies.append(messages[0])
+        if messages[0]["response"] == "utter_change_refused":
+            break
+    assert [r["response"] for r in replies[:5]] == ["utter_verification_failed"] * 5
+    assert replies[-1]["response"] == "utter_change_refused"
+    assert re.fullmatch(r"验证失败次数过多，请 \d+ (秒|分钟)后再试。", replies[-1]["reason"])
+    assert slots_set(events)["requested_action"] == "action_order_status"  # asked again after the wait
+    real = tracker("SO-1009 chen.jing@example.cn")
+    real.sender_id = "the-customer"
+    messages, events = run(ActionOrderStatus(), real)
+    assert messages[0]["response"] == "utter_order_status" and slots_set(events)["customer_token"]
+
+
+def test_a_wait_in_words():
+    assert too_many_attempts(1, "en").endswith("Please try again in 1 second.")
+    assert too_many_attempts(90, "en").endswith("Please try again in 2 minutes.")
+    assert too_many_attempts(900, "zh") == "验证失败次数过多，请 15 分钟后再试。"
 
 
 def test_a_forged_token_is_not_trusted(order_service):

@@ -264,6 +264,41 @@ def test_the_page_follows_the_browser_language_and_the_switch(order_service, per
     assert_clean(visitor)
 
 
+def failed_sign_ins_until_refused(page, fill, limit: int = 10) -> str:
+    """Submit the page's sign-in form with wrong credentials until it is refused for too many failures
+    (5 lock for 1 s, then each doubles the wait: soon met); the error shown then."""
+    for _ in range(limit):
+        fill()
+        with page.expect_response(lambda response: "/api/v1/auth/" in response.url) as answer:
+            page.click("#signin-form button[type=submit]")
+        if answer.value.status == 429:
+            return page.wait_for_selector("#signin-error:visible").inner_text()
+    raise AssertionError(f"no 429 after {limit} failed sign-ins")
+
+
+def test_too_many_failed_sign_ins_show_the_wait_in_words(order_service, person):
+    staff = person()
+    staff.page.goto(f"{order_service.url}/console")
+
+    def wrong_password():
+        staff.page.fill("#signin-user", "nobody-of-the-throttle-test")
+        staff.page.fill("#signin-password", "guess")
+
+    shown = failed_sign_ins_until_refused(staff.page, wrong_password)
+    assert re.fullmatch(r"Error: Too many attempts\. Try again in \d+ seconds?\.", shown), shown
+
+    visitor = person("zh-CN")
+    visitor.page.goto(f"{order_service.url}/")
+
+    def wrong_contact():
+        visitor.page.fill("#signin-order", "SO-1016")
+        visitor.page.fill("#signin-contact", "guess@example.com")
+
+    shown = failed_sign_ins_until_refused(visitor.page, wrong_contact)
+    assert re.fullmatch(r"尝试次数过多，请 \d+ 秒后再试。", shown), shown
+    assert_clean(staff, visitor, expected=("401", "429"))
+
+
 def test_a_customer_cannot_see_another_customers_order(order_service, person):
     customer = person()
     page = customer.page

@@ -1,5 +1,8 @@
 """Signing in: staff with a password, customers with an order number and its e-mail or phone, chat
-users of the staff directory through the action server; and who a token belongs to."""
+users of the staff directory through the action server; and who a token belongs to.
+
+Password and order-number sign-ins are throttled (``orders.service_layer.signin_throttle``): after a
+few failures, 429 with ``Retry-After``, checked before the credentials."""
 
 from __future__ import annotations
 
@@ -11,8 +14,15 @@ from flask import jsonify
 from orders.domain.access import Actor, Role, Source
 from orders.entrypoints import schemas
 from orders.entrypoints.auth import Unauthenticated
-from orders.entrypoints.http.dependencies import actor, deps, is_service_call, new_uow
-from orders.entrypoints.http.errors import COMMON, ERROR, error
+from orders.entrypoints.http.dependencies import (
+    CHAT_USER_HEADER,
+    actor,
+    deps,
+    is_service_call,
+    new_uow,
+    signin_attempt,
+)
+from orders.entrypoints.http.errors import COMMON, ERROR, THROTTLED, error
 from orders.entrypoints.openapi import ApiRoutes
 from orders.service_layer import users
 
@@ -37,12 +47,15 @@ def token_json(who: Actor) -> dict[str, Any]:
     tag="auth",
     auth=False,
     body=schemas.TokenRequest,
-    responses={200: ("token", schemas.TokenResponse), **COMMON},
+    responses={200: ("token", schemas.TokenResponse), **COMMON, **THROTTLED},
 )
 def staff_token(body: schemas.TokenRequest):
-    who = users.authenticate(new_uow(), body.username, body.password, Source.REST)
-    if who is None:
-        return error(401, "invalid_credentials", "Wrong user name or password.")
+    with signin_attempt("staff", body.username.strip().casefold()) as attempt:
+        who = users.authenticate(new_uow(), body.username, body.password, Source.REST)
+        if who is None:
+            attempt.failed()
+            return error(401, "invalid_credentials", "Wrong user name or password.")
+        attempt.succeeded()
     return jsonify(token_json(who))
 
 
@@ -53,14 +66,18 @@ def staff_token(body: schemas.TokenRequest):
     tag="auth",
     auth=False,
     body=schemas.CustomerTokenRequest,
-    responses={200: ("token", schemas.TokenResponse), **COMMON},
+    headers=((CHAT_USER_HEADER, "the chat user signing in (the action server's calls only)"),),
+    responses={200: ("token", schemas.TokenResponse), **COMMON, **THROTTLED},
 )
 def customer_token(body: schemas.CustomerTokenRequest):
-    customer_id = users.identify_customer(new_uow(), body.order_id, body.email, body.phone)
-    if customer_id is None:
-        return error(
-            401, "invalid_credentials", "That order number and e-mail or phone do not match an order."
-        )
+    with signin_attempt("customer", body.order_id.strip().upper()) as attempt:
+        customer_id = users.identify_customer(new_uow(), body.order_id, body.email, body.phone)
+        if customer_id is None:
+            attempt.failed()
+            return error(
+                401, "invalid_credentials", "That order number and e-mail or phone do not match an order."
+            )
+        attempt.succeeded()
     return jsonify(token_json(Actor(f"customer:{customer_id}", Role.CUSTOMER, Source.REST, customer_id)))
 
 

@@ -13,10 +13,14 @@ from orders.config import Settings
 from orders.domain.access import Actor
 from orders.domain.carriers import Carriers
 from orders.entrypoints.auth import TokenSigner
-from orders.entrypoints.openapi import ApiSpec, RequestInvalid
+from orders.entrypoints.openapi import ApiSpec, RequestInvalid, check_text
+from orders.service_layer.signin_throttle import SigninAttempt, SigninThrottle
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
 EXTENSION = "orderbot"
+# The chat user a service call signs in for (the conversation's sender id, from the action server).
+CHAT_USER_HEADER = "X-Orderbot-Chat-User"
+MAX_CHAT_USER_CHARS = 128
 
 
 @dataclass
@@ -30,6 +34,7 @@ class Dependencies:
     carriers: Carriers
     conversations: RasaConversations | None
     spec: ApiSpec
+    signin_throttle: SigninThrottle
     hub: object | None = None  # the notification hub, once registered
 
     def new_uow(self) -> SqlAlchemyUnitOfWork:
@@ -63,6 +68,22 @@ def actor() -> Actor:
 def is_service_call() -> bool:
     """Whether the action server sent this request with the service token."""
     return deps().signer.is_service(request.headers.get("Authorization"))
+
+
+def signin_attempt(kind: str, account: str) -> SigninAttempt:
+    """Start a sign-in of ``account`` by this request's caller, or raise ``SigninThrottled`` (429).
+
+    The caller is the client's address (``ORDERBOT_TRUSTED_PROXIES`` decides whether a proxy's
+    X-Forwarded-For names it), except on the action server's own calls: every chat user shares its
+    address, so there the caller is the chat user it names in X-Orderbot-Chat-User (a header nobody
+    else is believed on)."""
+    chat_user = request.headers.get(CHAT_USER_HEADER)
+    if chat_user and is_service_call():
+        check_text(chat_user, f"{CHAT_USER_HEADER} header")
+        if len(chat_user) > MAX_CHAT_USER_CHARS:
+            raise RequestInvalid(f"{CHAT_USER_HEADER} is at most {MAX_CHAT_USER_CHARS} characters.")
+        return deps().signin_throttle.attempt(kind, account, f"chat:{chat_user}", chat_user=True)
+    return deps().signin_throttle.attempt(kind, account, request.remote_addr or "unknown")
 
 
 def expected_version() -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from orderbot_common.waits import wait_in_words
 from werkzeug.exceptions import HTTPException
 
 from orders.domain.access import NotPermitted
@@ -13,14 +14,17 @@ from orders.domain.errors import DomainError
 from orders.domain.model import IllegalTransition
 from orders.entrypoints import schemas
 from orders.entrypoints.auth import Unauthenticated
+from orders.entrypoints.observability import SIGNIN_THROTTLED
 from orders.entrypoints.openapi import RequestInvalid
 from orders.service_layer import services
+from orders.service_layer.signin_throttle import SigninThrottled
 
 log = logging.getLogger(__name__)
 
 # For the OpenAPI document: the error body, and the answers every signed-in route may give.
 ERROR = schemas.ErrorBody
 COMMON = {400: ("invalid request", ERROR), 401: ("not signed in", ERROR)}
+THROTTLED = {429: ("too many failed sign-ins: wait the Retry-After header's seconds", ERROR)}
 
 
 def error(http_status: int, code: str, message: str, **details):
@@ -76,6 +80,18 @@ def refused(exc: DomainError):
     return error(422, exc.code, str(exc))
 
 
+def throttled(exc: SigninThrottled):
+    SIGNIN_THROTTLED.labels(exc.kind).inc()
+    response = error(
+        429,
+        "too_many_attempts",
+        f"Too many failed sign-ins. Try again in {wait_in_words(exc.retry_after)}.",
+        retry_after_s=exc.retry_after,
+    )
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def unexpected(exc: Exception):
     log.exception("unhandled error")
     return error(500, "internal_error", "The order service failed to handle this request.")
@@ -91,6 +107,7 @@ HANDLERS = (
     (services.ConcurrentUpdate, concurrent),
     (services.VersionMismatch, stale),
     (DomainError, refused),
+    (SigninThrottled, throttled),
     (Exception, unexpected),
 )
 

@@ -1,11 +1,12 @@
 // The order service's REST API, as the pages use it. Tokens travel in the Authorization header only.
 
 export class ApiError extends Error {
-  constructor(status, code, message, details = {}) {
+  constructor(status, code, message, details = {}, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
     this.details = details;
+    this.retryAfter = retryAfter; // seconds to wait before trying again (a 429's Retry-After)
   }
 }
 
@@ -17,11 +18,13 @@ async function errorFrom(response) {
     // not JSON: a proxy's page, say
   }
   const problem = body && body.error ? body.error : {};
+  const retryAfter = Number(response.headers.get("Retry-After")) || problem.retry_after_s || null;
   return new ApiError(
     response.status,
     problem.code || `http_${response.status}`,
     problem.message || `${response.status} ${response.statusText}`,
     problem,
+    retryAfter,
   );
 }
 

@@ -5,7 +5,7 @@ import { io } from "/vendor/socket.io.esm.min.js";
 import { api, ApiError } from "./api.js";
 import { byId, el, meta, show } from "./dom.js";
 import { startPageHub } from "./hub.js";
-import { mountLanguageSwitch, onLanguageChange, pick, t, translatePage } from "./i18n.js";
+import { mountLanguageSwitch, onLanguageChange, pick, t, tooManyAttempts, translatePage } from "./i18n.js";
 
 const SIGN_IN_KEY = "orderbot.customer";
 const SESSION_KEY = "orderbot.rasa-session";
@@ -167,7 +167,9 @@ async function submitSignIn(event) {
     sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify(signIn));
     startConversation();
   } catch (problem) {
-    page.signinError.textContent = problem instanceof ApiError ? problem.message : String(problem);
+    const throttled = problem instanceof ApiError && problem.status === 429;
+    const message = problem instanceof ApiError ? problem.message : String(problem);
+    page.signinError.textContent = throttled ? tooManyAttempts(problem) : message;
     show(page.signinError, true);
   }
 }

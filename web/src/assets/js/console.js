@@ -3,7 +3,15 @@
 import { api, ApiError } from "./api.js";
 import { byId, el, formatTime, show } from "./dom.js";
 import { startPageHub } from "./hub.js";
-import { currentLanguage, mountLanguageSwitch, onLanguageChange, pick, t, translatePage } from "./i18n.js";
+import {
+  currentLanguage,
+  mountLanguageSwitch,
+  onLanguageChange,
+  pick,
+  t,
+  tooManyAttempts,
+  translatePage,
+} from "./i18n.js";
 import { mountBoard } from "./board.js";
 import { mountCharts } from "./charts.js";
 import { mountHandoffs } from "./handoffs.js";
@@ -127,7 +135,8 @@ async function submitSignIn(event) {
     byId("signin-password").value = "";
     startWorkspace();
   } catch (problem) {
-    showError(error, problem);
+    const throttled = problem instanceof ApiError && problem.status === 429;
+    showError(error, throttled ? tooManyAttempts(problem) : problem);
   }
 }
 

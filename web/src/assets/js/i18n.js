@@ -132,6 +132,13 @@ const TEXTS = {
     "charts.no_conversations": "No conversation events yet (Rasa's event broker feeds them: see the README).",
     "charts.not_allowed": "Your role cannot see this chart.",
     "error.prefix": "Error: {message}",
+    "signin.throttled": "Too many attempts. Try again in {wait}.",
+    "wait.second": "1 second",
+    "wait.seconds": "{count} seconds",
+    "wait.minute": "1 minute",
+    "wait.minutes": "{count} minutes",
+    "wait.hour": "1 hour",
+    "wait.hours": "{count} hours",
     "role.customer": "to the customer",
     "role.warehouse": "to the warehouse",
     "role.finance": "to finance",
@@ -264,6 +271,13 @@ const TEXTS = {
     "charts.no_conversations": "暂无对话事件（由 Rasa 的事件总线提供，见 README）。",
     "charts.not_allowed": "您的角色无权查看此图表。",
     "error.prefix": "错误：{message}",
+    "signin.throttled": "尝试次数过多，请 {wait}后再试。",
+    "wait.second": "1 秒",
+    "wait.seconds": "{count} 秒",
+    "wait.minute": "1 分钟",
+    "wait.minutes": "{count} 分钟",
+    "wait.hour": "1 小时",
+    "wait.hours": "{count} 小时",
     "role.customer": "发给客户",
     "role.warehouse": "发给仓库",
     "role.finance": "发给财务",
@@ -296,6 +310,20 @@ export function currentLanguage() {
 export function t(key, vars = {}) {
   const template = TEXTS[language][key] ?? TEXTS.en[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+}
+
+/** A wait in words ("2 minutes"), rounded up to whole seconds, minutes under an hour, else hours:
+ * someone who waits as long as told is let in (as orderbot_common.waits says it on the server). */
+export function waitInWords(seconds) {
+  const whole = Math.max(1, Math.ceil(Number(seconds) || 1));
+  const [size, unit] = whole < 60 ? [1, "second"] : whole < 3600 ? [60, "minute"] : [3600, "hour"];
+  const count = Math.ceil(whole / size);
+  return t(count === 1 ? `wait.${unit}` : `wait.${unit}s`, { count });
+}
+
+/** The sign-in form's message for a 429: how long to wait, in words. */
+export function tooManyAttempts(problem) {
+  return t("signin.throttled", { wait: waitInWords(problem.retryAfter) });
 }
 
 /** A {"en": ..., "zh": ...} object (labels, notification messages) in the current language. */
