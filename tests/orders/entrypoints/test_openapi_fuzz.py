@@ -1,33 +1,13 @@
 """schemathesis drives the API from its own OpenAPI document: no request may get a 5xx."""
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from orders.adapters import database
-from orders.entrypoints.flask_app import create_app
 from orders.entrypoints.http import dependencies
-from orders.service_layer.setup import import_from
-from tests.orders.conftest import SHANGHAI, postgres_database, settings_for
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def app(request, tmp_path_factory):
-    from orders.config import PROJECT_ROOT
-
-    tmp = tmp_path_factory.mktemp("fuzz")
-    # PostgreSQL: skipped, saying why, when it cannot be reached
-    urls = iter([f"sqlite:///{tmp / 'fuzz.db'}"]) if request.param == "sqlite" else postgres_database()
-    url = next(urls)
-    database.upgrade(url)
-    engine = database.make_engine(url)
-    import_from(engine, PROJECT_ROOT / "data" / "samples" / "erp_orders.csv", SHANGHAI)
-    yield create_app(engine, settings_for(url, tmp))
-    engine.dispose()
-    next(urls, None)  # drops the PostgreSQL database
-
-
-def test_no_server_errors(app):
+def test_no_server_errors(fuzz_app):
+    app = fuzz_app
     from orders.domain.access import Actor, Role, Source
 
     token = dependencies.of(app).signer.issue(Actor("fuzzer", Role.OPERATIONS, Source.REST))
