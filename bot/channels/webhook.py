@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+from orderbot_common import untrusted_json
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -34,12 +34,21 @@ def too_large(request: Request) -> HTTPResponse | None:
     return None
 
 
+# Slack's and DingTalk's callbacks nest a few levels (blocks, rich text); far deeper is not theirs.
+MAX_JSON_DEPTH = 64
+
+
 def json_object(body: bytes) -> dict[str, Any] | HTTPResponse:
-    """The body as a JSON object, or the 400 that says why it is not one."""
+    """The body as a JSON object, or the 400 that says why it is not one (nesting is bounded before
+    parsing; no text in it may hold a control character or a lone surrogate)."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return refuse(HTTPStatus.BAD_REQUEST, "Malformed JSON.")
+        payload = untrusted_json.load(
+            body, max_bytes=MAX_BODY_BYTES, max_depth=MAX_JSON_DEPTH, what="The body"
+        )
+    except untrusted_json.UntrustedJson as problem:
+        return refuse(
+            HTTPStatus.BAD_REQUEST, "Malformed JSON." if problem.reason == "not_json" else str(problem)
+        )
     if not isinstance(payload, dict):
         return refuse(HTTPStatus.BAD_REQUEST, "Expected a JSON object.")
     return payload

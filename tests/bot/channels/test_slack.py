@@ -209,6 +209,10 @@ def test_malformed_bodies_are_refused(platforms):
     assert platforms.slack_post(b'{"type": "event_callback", "event": ').status_code == 400
     assert platforms.slack_post(b"[1, 2, 3]").status_code == 400
     assert platforms.slack_post(b"\xff\xfe not json").status_code == 400
+    deep = platforms.slack_post(b'{"a":' * 1000 + b"1" + b"}" * 1000)  # bounded before the parser recurses
+    assert deep.status_code == 400 and "nested deeper" in deep.text
+    nul = platforms.slack_post(event("list orders\u0000"))
+    assert nul.status_code == 400 and "control character" in nul.text
     no_event = {"type": "event_callback", "event_id": "EvNOEVENT"}
     assert platforms.slack_post(no_event).status_code == 400
     not_json = platforms.slack_post(b"a=b", headers={"Content-Type": "text/plain"})
