@@ -28,26 +28,12 @@ from actions.order_client import (
 )
 from actions.order_ids import requested_order_id
 from actions.phrasing import phrased
-from actions.replies import language, money, reply_to_staff_failure
+from actions.replies import INTENT_WORDS, language, money, reply_to_staff_failure
+from actions.rights import VISITOR, sender_rights
 
 logger = logging.getLogger(__name__)
 RESUMABLE = {
     a().name(): a for a in (ActionOrderStatus, ActionRequestInvoice, ActionConfirmOrder, ActionCancelOrder)
-}
-
-# What a misunderstood user may have meant, in words, for the first fallback's suggestions.
-INTENT_WORDS = {
-    "order_status": {"en": "ask where an order is", "zh": "查询订单进度"},
-    "request_invoice": {"en": "get an invoice", "zh": "获取发票"},
-    "confirm_order": {"en": "confirm an order", "zh": "确认订单"},
-    "cancel_order": {"en": "cancel an order", "zh": "取消订单"},
-    "bot_capabilities": {"en": "hear what I can do", "zh": "了解我能做什么"},
-    "human_handoff": {"en": "talk to a person", "zh": "转人工"},
-    "stock_in": {"en": "mark goods stocked in", "zh": "登记入库"},
-    "ship_order": {"en": "record a shipment", "zh": "录入发货"},
-    "settle_payments": {"en": "run the settlement", "zh": "执行结算"},
-    "list_orders": {"en": "list orders", "zh": "查看订单列表"},
-    "import_orders": {"en": "import orders", "zh": "导入订单"},
 }
 
 
@@ -148,7 +134,12 @@ class ActionFallback(Action):
             dispatcher.utter_message(response="utter_offer_human")
             return []
         ranking = tracker.latest_message.get("intent_ranking") or []
-        likely = [r["name"] for r in ranking if r.get("name") in INTENT_WORDS][:2]
+        try:  # offer only what this sender may do: a customer never sees a staff action
+            rights = await sender_rights(tracker, OrderServiceClient.from_env())
+        except OrderServiceUnavailable:
+            rights = VISITOR
+        offered = [r["name"] for r in ranking if r.get("name") in INTENT_WORDS]
+        likely = [name for name in offered if rights.may_ask(name)][:2]
         if not likely:
             dispatcher.utter_message(response="utter_default")
             return []

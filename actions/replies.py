@@ -30,6 +30,22 @@ _REFUSALS_ZH = {
 }
 
 
+# Each request in words: the first fallback's suggestions, and a refusal of a request the role may not make.
+INTENT_WORDS = {
+    "order_status": {"en": "ask where an order is", "zh": "查询订单进度"},
+    "request_invoice": {"en": "get an invoice", "zh": "获取发票"},
+    "confirm_order": {"en": "confirm an order", "zh": "确认订单"},
+    "cancel_order": {"en": "cancel an order", "zh": "取消订单"},
+    "bot_capabilities": {"en": "hear what I can do", "zh": "了解我能做什么"},
+    "human_handoff": {"en": "talk to a person", "zh": "转人工"},
+    "stock_in": {"en": "mark goods stocked in", "zh": "登记入库"},
+    "ship_order": {"en": "record a shipment", "zh": "录入发货"},
+    "settle_payments": {"en": "run the settlement", "zh": "执行结算"},
+    "list_orders": {"en": "list orders", "zh": "查看订单列表"},
+    "import_orders": {"en": "import orders", "zh": "导入订单"},
+}
+
+
 def language(tracker: Tracker) -> str:
     return "zh" if tracker.get_slot("language") == "zh" else "en"
 

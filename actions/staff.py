@@ -30,7 +30,8 @@ from actions.order_client import (
 )
 from actions.order_ids import entity_order_id, requested_order_id
 from actions.phrasing import phrased
-from actions.replies import language, money, refusal, reply_to_staff_failure
+from actions.replies import INTENT_WORDS, language, money, refusal, reply_to_staff_failure
+from actions.rights import sender_rights
 from orders.domain.labels import STATUS_LABELS
 from orders.domain.model import OrderStatus
 
@@ -65,7 +66,10 @@ def parse_day(value: str | None) -> date | None:
 
 
 class StaffAction(Action, ABC):  # abstract: rasa-sdk registers only concrete actions
-    """Runs ``act`` with the caller's token; every failure gets a clear reply."""
+    """Runs ``act`` with the caller's token once the order service says the caller may make this request
+    (``intent``), before anything is asked; every failure gets a clear reply."""
+
+    intent: str  # the request this action serves, as actions.rights names what it needs
 
     @abstractmethod
     async def act(self, dispatcher, tracker, client: OrderServiceClient, token: str) -> list[dict[str, Any]]:
@@ -73,18 +77,27 @@ class StaffAction(Action, ABC):  # abstract: rasa-sdk registers only concrete ac
 
     @phrased
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
-        token = user_token(tracker)
-        if token is None:
-            dispatcher.utter_message(response="utter_staff_only")
-            return []
+        client = OrderServiceClient.from_env()
         try:
-            return await self.act(dispatcher, tracker, OrderServiceClient.from_env(), token)
+            rights = await sender_rights(tracker, client)
+            if not rights.is_staff:
+                dispatcher.utter_message(response="utter_staff_only")
+                return []
+            if not rights.may_ask(self.intent):
+                lang = language(tracker)
+                what = INTENT_WORDS[self.intent][lang]
+                reason = refusal("forbidden", f"the {rights.role} role may not {what}.", lang)
+                dispatcher.utter_message(response="utter_change_refused", reason=reason)
+                return []
+            return await self.act(dispatcher, tracker, client, user_token(tracker))
         except (NotAuthenticated, OrderNotFound, Refused, OrderServiceUnavailable) as problem:
             reply_to_staff_failure(dispatcher, tracker, problem, requested_order_id(tracker))
         return []
 
 
 class ActionStockIn(StaffAction):
+    intent = "stock_in"
+
     def name(self) -> str:
         return "action_stock_in"
 
@@ -104,6 +117,15 @@ class ValidateShipmentForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_shipment_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain: DomainDict):
+        """Nothing to ask of a sender who may not record shipments: the form ends at once and
+        action_ship_order says why (rights are checked before anything is asked)."""
+        try:
+            rights = await sender_rights(tracker, OrderServiceClient.from_env())
+        except OrderServiceUnavailable:
+            return domain_slots  # action_ship_order will say the service is unavailable
+        return domain_slots if rights.may_ask("ship_order") else []
 
     async def validate_order_id(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
         order_id = entity_order_id(str(value)) if value else None
@@ -144,6 +166,8 @@ class ValidateShipmentForm(FormValidationAction):
 
 
 class ActionShipOrder(StaffAction):
+    intent = "ship_order"
+
     """After the shipment form: ask for a yes before the customer is told (action_affirm ships)."""
 
     def name(self) -> str:
@@ -169,6 +193,8 @@ class ActionShipOrder(StaffAction):
 
 
 class ActionSettlePayments(StaffAction):
+    intent = "settle_payments"
+
     def name(self) -> str:
         return "action_settle_payments"
 
@@ -182,6 +208,8 @@ class ActionSettlePayments(StaffAction):
 
 
 class ActionListOrders(StaffAction):
+    intent = "list_orders"
+
     def name(self) -> str:
         return "action_list_orders"
 
@@ -225,6 +253,8 @@ class ActionListOrders(StaffAction):
 
 
 class ActionImportOrders(StaffAction):
+    intent = "import_orders"
+
     def name(self) -> str:
         return "action_import_orders"
 

@@ -42,6 +42,24 @@ STAFF_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.OPERATIONS: frozenset(Action),
 }
 CUSTOMER_ACTIONS = frozenset({Action.CONFIRM, Action.CANCEL})
+# Operations not about one order, and the roles besides operations that may run them.
+SETTLEMENT_ROLES = (Role.FINANCE,)
+IMPORT_ROLES: tuple[Role, ...] = ()
+# What every staff role may ask for, beyond its order actions.
+STAFF_REQUESTS = frozenset({"list_orders"})
+
+
+def capabilities(role: Role) -> frozenset[str]:
+    """What ``role`` may ask for, named as the API names it (the order actions, "settle", "import",
+    "list_orders"): an assistant offers and starts only these, and checks them before asking anything."""
+    if role is Role.CUSTOMER:
+        return frozenset(action.value for action in CUSTOMER_ACTIONS)
+    may = {action.value for action in STAFF_ACTIONS.get(role, frozenset())} | STAFF_REQUESTS
+    if role is Role.OPERATIONS or role in SETTLEMENT_ROLES:
+        may.add("settle")
+    if role is Role.OPERATIONS or role in IMPORT_ROLES:
+        may.add("import")
+    return frozenset(may)
 
 
 class NotPermitted(DomainError):

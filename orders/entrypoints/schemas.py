@@ -57,6 +57,9 @@ class MeOut(BaseModel):
     subject: str
     role: str
     customer_id: str | None
+    may: list[str] = Field(
+        description="what this role may ask for: order actions, settle, import, list_orders"
+    )
 
 
 class Labels(BaseModel):

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from orders.adapters.repositories import OrderQuery
 from orders.clock import utcnow
 from orders.domain import events
-from orders.domain.access import Actor, Role, can_see, check_permitted, check_staff
+from orders.domain.access import SETTLEMENT_ROLES, Actor, Role, can_see, check_permitted, check_staff
 from orders.domain.carriers import Carriers
 from orders.domain.errors import DomainError
 from orders.domain.model import Action, Order
@@ -225,7 +225,7 @@ def settle_ended_day(
     """A settlement a person asks for (REST, chat, CLI): only for a day that has ended in the business's
     time zone, since a later one would settle orders whose due day has not come. The scheduled job,
     which settles the day at its settlement time, calls ``settle_day`` itself."""
-    check_staff(actor, Role.FINANCE)
+    check_staff(actor, *SETTLEMENT_ROLES)
     today = utcnow().astimezone(business_tz).date()
     if day >= today:
         raise DayNotOver(
@@ -244,7 +244,7 @@ def settle_day(
     table and the order's version, so a second run, an overlapping run or a late catch-up run can
     never settle an order twice; it skips what another run took.
     """
-    check_staff(actor, Role.FINANCE)
+    check_staff(actor, *SETTLEMENT_ROLES)
     now = utcnow()
     with uow:
         run_id = uow.settlements.start_run(day, actor.name, actor.source.value, now)

@@ -201,3 +201,71 @@ def test_the_fallback_suggests_first_and_offers_a_person_after_a_second_miss(ord
     )
     messages, _ = run(ActionFallback(), second)
     assert messages[0]["response"] == "utter_offer_human"
+
+
+def test_rights_are_checked_before_anything_is_asked(order_service, warehouse, finance):
+    # A warehouse clerk asking to settle hears no at once, not after "yes".
+    messages, events = run(
+        ActionSettlePayments(), tracker("settle yesterday", intent="settle_payments", token=warehouse)
+    )
+    assert [m["response"] for m in messages] == ["utter_change_refused"]
+    assert messages[0]["reason"] == "the warehouse role may not run the settlement."
+    assert "pending_change" not in slots_set(events)
+    chinese, _ = run(
+        ActionImportOrders(), tracker("导入订单", language="zh", intent="import_orders", token=warehouse)
+    )
+    assert (
+        chinese[0]["response"] == "utter_change_refused" and chinese[0]["reason"] == "您没有权限执行该操作。"
+    )
+    # Finance may not record shipments: the form asks nothing and ends; the action says why.
+    form = ValidateShipmentForm()
+    asked = asyncio.run(
+        form.required_slots(
+            ["order_id", "carrier", "tracking_number"],
+            None,
+            tracker("ship SO-1003", intent="ship_order", token=finance),
+            {},
+        )
+    )
+    assert asked == []
+    refused, _ = run(ActionShipOrder(), tracker("ship SO-1003", intent="ship_order", token=finance))
+    assert refused[0]["response"] == "utter_change_refused" and "finance role may not" in refused[0]["reason"]
+    kept = asyncio.run(
+        form.required_slots(
+            ["order_id", "carrier", "tracking_number"],
+            None,
+            tracker("ship SO-1003", intent="ship_order", token=warehouse),
+            {},
+        )
+    )
+    assert kept == ["order_id", "carrier", "tracking_number"]
+
+
+def misunderstood(token: str | None) -> list[str]:
+    """The suggestion buttons a sender gets after a first misunderstanding where every intent is likely."""
+    ranking = [
+        {"name": name}
+        for name in (
+            "ship_order",
+            "import_orders",
+            "settle_payments",
+            "order_status",
+            "cancel_order",
+            "stock_in",
+            "request_invoice",
+        )
+    ]
+    blorp = tracker("blorp", intent="nlu_fallback", token=token)
+    blorp.latest_message["intent_ranking"] = ranking
+    messages, _ = run(ActionFallback(), blorp)
+    return [b["payload"] for b in messages[0]["buttons"]]
+
+
+def test_suggestions_offer_only_what_the_sender_may_do(order_service, warehouse, finance):
+    customer = sign_in_customer(order_service, "SO-1007", "liu.yang@example.cn")
+    assert misunderstood(None) == ["/order_status", "/cancel_order"]  # a visitor: never a staff action
+    assert misunderstood(customer) == ["/order_status", "/cancel_order"]
+    assert misunderstood(warehouse) == ["/ship_order", "/order_status"]
+    assert misunderstood(finance) == ["/settle_payments", "/order_status"]
+    operations = sign_in_staff(order_service, "operations")
+    assert misunderstood(operations) == ["/ship_order", "/import_orders"]

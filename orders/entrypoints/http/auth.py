@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import jsonify
 
-from orders.domain.access import Actor, Role, Source
+from orders.domain.access import Actor, Role, Source, capabilities
 from orders.entrypoints import schemas
 from orders.entrypoints.auth import Unauthenticated
 from orders.entrypoints.http.dependencies import (
@@ -107,4 +107,11 @@ def staff_link_token(body: schemas.StaffLinkTokenRequest):
 )
 def me():
     who = actor()
-    return jsonify({"subject": who.name, "role": who.role.value, "customer_id": who.customer_id})
+    return jsonify(
+        {
+            "subject": who.name,
+            "role": who.role.value,
+            "customer_id": who.customer_id,
+            "may": sorted(capabilities(who.role)),
+        }
+    )

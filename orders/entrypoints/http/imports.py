@@ -8,7 +8,7 @@ from flask import jsonify, request
 
 from orders.adapters.erp_csv import UnreadableFile
 from orders.adapters.erp_sources import UnknownSource, load_sources
-from orders.domain.access import check_staff
+from orders.domain.access import IMPORT_ROLES, check_staff
 from orders.domain.erp_record import UnknownColumns
 from orders.entrypoints import schemas
 from orders.entrypoints.http.dependencies import actor, deps
@@ -55,7 +55,7 @@ UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm")
 @idempotent
 def run_import():
     who = actor()
-    check_staff(who)
+    check_staff(who, *IMPORT_ROLES)
     settings = deps().settings
     sources = load_sources(settings.sources_file)
     try:

@@ -3,7 +3,18 @@ from decimal import Decimal
 
 import pytest
 
-from orders.domain.access import Actor, NotPermitted, Role, Source, can_see, check_permitted, check_staff
+from orders.domain.access import (
+    IMPORT_ROLES,
+    SETTLEMENT_ROLES,
+    Actor,
+    NotPermitted,
+    Role,
+    Source,
+    can_see,
+    capabilities,
+    check_permitted,
+    check_staff,
+)
 from orders.domain.model import Action, Order, OrderStatus
 
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
@@ -60,3 +71,19 @@ def test_staff_only_operations():
         check_staff(Actor("w", Role.WAREHOUSE, Source.REST), Role.FINANCE)
     with pytest.raises(NotPermitted):
         check_staff(customer())
+
+
+def test_capabilities_follow_the_rules_the_service_enforces():
+    assert capabilities(Role.CUSTOMER) == {"confirm", "cancel"}
+    assert capabilities(Role.FINANCE) == {"pay", "settle", "list_orders"}
+    assert "settle" not in capabilities(Role.WAREHOUSE) and "import" not in capabilities(Role.FINANCE)
+    assert {"settle", "import", "ship", "confirm"} <= capabilities(Role.OPERATIONS)
+    for role in Role:  # what a role may ask for is what check_staff lets it do
+        for request, roles in (("settle", SETTLEMENT_ROLES), ("import", IMPORT_ROLES)):
+            allowed = role is not Role.CUSTOMER and (role is Role.OPERATIONS or role in roles)
+            assert (request in capabilities(role)) == allowed
+            if allowed:
+                check_staff(Actor("x", role, Source.REST), *roles)
+            else:
+                with pytest.raises(NotPermitted):
+                    check_staff(Actor("x", role, Source.REST, "C-1"), *roles)

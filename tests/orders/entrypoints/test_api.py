@@ -84,7 +84,10 @@ def test_me_names_the_caller(api):
         "subject": "customer",
         "role": "customer",
         "customer_id": "C-100",
+        "may": ["cancel", "confirm"],
     }
+    warehouse = api.as_("warehouse").get(f"{api.url}/api/v1/me", timeout=5).json()
+    assert warehouse["may"] == ["list_orders", "record_shipment", "ship", "stock_in"]
     assert requests.get(f"{api.url}/api/v1/me", timeout=5).status_code == 401
 
 
