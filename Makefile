@@ -11,6 +11,7 @@ RASA_STAMP := $(RASA_VENV)/.installed-rasa
 COMMON := packages/orderbot_common
 MODEL := models/orderbot.tar.gz
 TRAINING_DATA := data/nlu data/rules
+CARRIER_NLU := data/nlu/carriers.yml
 TRAINING_FILES := $(shell find $(TRAINING_DATA) -type f 2>/dev/null) domain.yml config.yml $(wildcard bot/nlu/*.py)
 RESULTS := var/test-results
 # The LLM server's default model: trained here from the project's own corpus (nothing is downloaded).
@@ -55,8 +56,12 @@ $(RASA_STAMP): requirements/rasa.txt $(COMMON)/pyproject.toml
 	$(RASA_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e $(COMMON)
 	touch $@
 
+# Carrier names and tracking-number formats: the NLU's copy is generated from config/carriers.yml.
+$(CARRIER_NLU): config/carriers.yml devtools/carrier_patterns.py | $(APP_STAMP)
+	$(VENV)/bin/python -m devtools.carrier_patterns write
+
 # Rasa's own fingerprinting still costs a TensorFlow start-up; make's timestamps cost nothing.
-$(MODEL): $(TRAINING_FILES) | $(RASA_STAMP)
+$(MODEL): $(TRAINING_FILES) $(CARRIER_NLU) | $(RASA_STAMP)
 	mkdir -p models
 	TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa train --data $(TRAINING_DATA) --config config.yml \
 		--domain domain.yml --out models --fixed-model-name orderbot
@@ -102,7 +107,7 @@ test-rasa: $(RASA_STAMP) $(APP_STAMP) $(MODEL)
 # 5-fold NLU cross-validation into reports/nlu_cross_validation.md, rerun only when the data changed
 # (the report records a fingerprint of it, comments aside); fails under macro F1 0.95 for intents or
 # entities. Part of `make test`: a clean clone whose report matches its data only checks the scores.
-nlu-report: $(RASA_STAMP) $(APP_STAMP)
+nlu-report: $(RASA_STAMP) $(APP_STAMP) $(CARRIER_NLU)
 	@$(VENV)/bin/python -m devtools.nlu_report check || { rc=$$?; [ $$rc -eq 3 ] || exit $$rc; \
 		rm -rf var/nlu-cv && TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa test nlu --nlu data/nlu --config config.yml \
 			--cross-validation --folds 5 --out var/nlu-cv && \

@@ -40,6 +40,7 @@ _ZH_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _STATES = {status.value for status in OrderStatus}
 _CUSTOMER_ID = re.compile(r"(?<![A-Za-z0-9])C-\d{1,10}(?![0-9])", re.IGNORECASE)
 LIST_LIMIT = 10
+_CODE = re.compile(r"[0-9A-Za-z-]{6,}")  # a run that may be a code, when a sentence is not one
 
 
 def local_today() -> date:
@@ -152,17 +153,25 @@ class ValidateShipmentForm(FormValidationAction):
         carrier = tracker.get_slot("carrier")
         if not carrier:
             return {"tracking_number": str(value)}
-        try:
-            checked = await OrderServiceClient.from_env().check_shipment(carrier, str(value))
-        except Refused as refused:
-            dispatcher.utter_message(
-                response="utter_invalid_slot", problem=refusal(refused.code, str(refused), language(tracker))
-            )
-            return {"tracking_number": None}
-        except OrderServiceUnavailable:
-            dispatcher.utter_message(response="utter_order_service_unavailable")
-            return {"tracking_number": None}
-        return {"carrier": checked["carrier"], "tracking_number": checked["tracking_number"]}
+        # The whole answer, or the code in it ("it's 78912345678901"): the first the carrier accepts.
+        text = str(value).strip()
+        codes = [code for code in _CODE.findall(text) if code != text and any(c.isdigit() for c in code)]
+        candidates = [text, *codes]
+        client = OrderServiceClient.from_env()
+        first_refusal = None
+        for candidate in candidates:
+            try:
+                checked = await client.check_shipment(carrier, candidate)
+            except Refused as refused:
+                first_refusal = first_refusal or refused
+                continue
+            except OrderServiceUnavailable:
+                dispatcher.utter_message(response="utter_order_service_unavailable")
+                return {"tracking_number": None}
+            return {"carrier": checked["carrier"], "tracking_number": checked["tracking_number"]}
+        problem = refusal(first_refusal.code, str(first_refusal), language(tracker))
+        dispatcher.utter_message(response="utter_invalid_slot", problem=problem)
+        return {"tracking_number": None}
 
 
 class ActionShipOrder(StaffAction):

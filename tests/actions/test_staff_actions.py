@@ -77,6 +77,28 @@ def test_the_shipment_form_checks_each_slot(order_service):
     assert bad == {"tracking_number": None} and "SF Express tracking number" in messages[0]["problem"]
     good, _ = validate("tracking_number", "sf1234567890123", carrier="顺丰")
     assert good == {"carrier": "SF Express", "tracking_number": "SF1234567890123"}
+    # Typed as the answer to "what is the tracking number?" (the whole text reaches the form)
+    said, _ = validate("tracking_number", "it's 78912345678901, thanks", carrier="中通")
+    assert said == {"carrier": "ZTO Express", "tracking_number": "78912345678901"}
+    wrong, messages = validate("tracking_number", "no idea, maybe ABC123", carrier="中通")
+    assert wrong == {"tracking_number": None}
+    assert (
+        messages[0]["problem"]
+        == "'no idea, maybe ABC123' is not a ZTO Express tracking number (like 731234567890)."
+    )
+
+
+def test_every_example_number_of_every_carrier_is_accepted_by_the_form(order_service):
+    import yaml
+
+    from tests.actions.conftest import ROOT
+
+    carriers = yaml.safe_load((ROOT / "config" / "carriers.yml").read_text(encoding="utf-8"))["carriers"]
+    for name, entry in carriers.items():
+        example = entry["tracking"]["example"]
+        for typed in (example, example.lower(), f"the number is {example}"):
+            result, messages = validate("tracking_number", typed, carrier=name)
+            assert result["tracking_number"] == example, (name, typed, messages)
 
 
 def test_ship_asks_first_then_ships(order_service, warehouse):

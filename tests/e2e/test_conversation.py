@@ -186,6 +186,38 @@ def test_staff_over_rest_with_a_staff_token(stack, warehouse_token):
     assert shipped.startswith("Order SO-1007 is shipped with SF Express (SF1234567890123); freight CNY ")
 
 
+def test_a_fourteen_digit_zto_number_fills_the_form_and_a_wrong_one_is_named(stack, warehouse_token):
+    # The NLU's tracking-number patterns come from config/carriers.yml: ZTO takes 12 to 15 digits.
+    sender = f"staff-{uuid.uuid4().hex}"
+    (asked,) = rest_chat(stack, "ship SO-1003 with ZTO 78912345678901", warehouse_token, sender)
+    assert asked == (
+        "Ship order SO-1003 with ZTO Express, tracking number 78912345678901? The customer will be told."
+    )
+    assert rest_chat(stack, "no", warehouse_token, sender) == ["All right, I changed nothing."]
+    assert rest_chat(stack, "ship SO-1003", warehouse_token, sender) == [
+        "Which carrier ships it (e.g. SF Express, ZTO, JD Logistics, DHL)?"
+    ]
+    assert rest_chat(stack, "ZTO", warehouse_token, sender) == ["What is the tracking number?"]
+    wrong = rest_chat(stack, "ABC-12", warehouse_token, sender)  # in no carrier's format
+    assert wrong == [
+        "'ABC-12' is not a ZTO Express tracking number (like 731234567890).",
+        "What is the tracking number?",
+    ]
+    (asked,) = rest_chat(stack, "it is 78912345678901", warehouse_token, sender)
+    assert "ZTO Express, tracking number 78912345678901?" in asked
+    assert rest_chat(stack, "no", warehouse_token, sender) == ["All right, I changed nothing."]
+
+
+def test_rights_are_checked_before_anything_is_asked(stack, warehouse_token):
+    sender = f"staff-{uuid.uuid4().hex}"
+    assert rest_chat(stack, "run the settlement", warehouse_token, sender) == [
+        "I could not do that: the warehouse role may not run the settlement."
+    ]
+    assert rest_chat(stack, "import orders from the erp", warehouse_token, sender) == [
+        "I could not do that: the warehouse role may not import orders."
+    ]
+
+
 def test_a_staff_sender_id_without_a_token_gets_nothing(stack, warehouse_token):
     sender = f"staff-{uuid.uuid4().hex}"
     rest_chat(stack, "list orders", warehouse_token, sender)  # the same sender, signed in once
