@@ -17,10 +17,23 @@ from orders.adapters.orm import (
 from orders.adapters.repositories.import_rows import (
     IMPORTED_COLUMNS,
     UPDATED_BY_IMPORT,
+    copies,
     marker,
+    stored_utc_text,
     write_driver_rows,
 )
 from orders.domain.model import Order, OrderStatus, PaymentStatus
+
+# source_versions on PostgreSQL: the order numbers as one array parameter, and one primary-key probe
+# for each (OFFSET 0 keeps the planner from turning the probes into a join). An IN list or "= ANY"
+# leaves the plan to the table's statistics, and a table that this very import is filling has none
+# yet: the planner then scans the whole table for every batch.
+_SOURCE_VERSIONS_BY_PROBE = (
+    "SELECT stored.order_id, stored.source_updated_at, stored.match_key "
+    "FROM unnest(%s::text[]) AS wanted(order_id) CROSS JOIN LATERAL ("
+    "SELECT order_id, source_updated_at, match_key FROM orders WHERE order_id = wanted.order_id OFFSET 0"
+    ") AS stored"
+)
 
 SORTABLE = {"created_at": orders.c.created_at, "updated_at": orders.c.updated_at, "paid_at": orders.c.paid_at}
 
@@ -101,10 +114,14 @@ class SqlAlchemyOrderRepository:
 
     def source_versions(self, order_ids: Iterable[str]) -> dict[str, tuple[Any, str]]:
         """(ERP update time as the driver returns it, match key) of each stored order among
-        ``order_ids``: comparable with the rows ``ImportedRows`` makes without converting either."""
+        ``order_ids``: comparable with the rows ``ImportedRows`` makes (text where they are text)."""
         ids = list(order_ids)
         if not ids:
             return {}
+        connection = self.session.connection()
+        if copies(connection.dialect):
+            rows = connection.exec_driver_sql(_SOURCE_VERSIONS_BY_PROBE, (ids,))
+            return {order_id: (stored_utc_text(updated), key) for order_id, updated, key in rows}
         raw_updated = type_coerce(orders.c.source_updated_at, NullType())  # no result processing
         rows = self.session.execute(
             select(orders.c.order_id, raw_updated, orders.c.match_key).where(orders.c.order_id.in_(ids))
@@ -122,6 +139,9 @@ class SqlAlchemyOrderRepository:
         if not rows:
             return
         connection = self.session.connection()
+        if copies(connection.dialect):
+            _update_through_copy(connection, rows)
+            return
         quote = connection.dialect.identifier_preparer.quote
         placeholder = marker(connection.dialect)
         assignments = ", ".join(f"{quote(name)} = {placeholder}" for name in UPDATED_BY_IMPORT)
@@ -131,3 +151,23 @@ class SqlAlchemyOrderRepository:
         )
         at = [IMPORTED_COLUMNS.index(name) for name in (*UPDATED_BY_IMPORT, "order_id")]
         connection.exec_driver_sql(statement, [tuple(row[i] for i in at) for row in rows])
+
+
+# Where update_imported COPYs the changed orders on PostgreSQL: dropped when the transaction commits.
+_CHANGED_ORDERS = "import_changed_orders"
+
+
+def _update_through_copy(connection, rows: Sequence[tuple]) -> None:
+    """``update_imported`` on PostgreSQL: the rows COPYed into a temporary table, then one UPDATE from
+    it, where an executemany would cost a round trip for every order."""
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_CHANGED_ORDERS} ON COMMIT DROP AS "
+        f"SELECT {', '.join(IMPORTED_COLUMNS)} FROM orders WITH NO DATA"
+    )
+    connection.exec_driver_sql(f"TRUNCATE {_CHANGED_ORDERS}")  # rows of an earlier batch this transaction
+    write_driver_rows(connection, _CHANGED_ORDERS, IMPORTED_COLUMNS, rows)
+    assignments = ", ".join(f"{name} = changed.{name}" for name in UPDATED_BY_IMPORT)
+    connection.exec_driver_sql(
+        f"UPDATE orders SET {assignments}, version = orders.version + 1 "
+        f"FROM {_CHANGED_ORDERS} AS changed WHERE orders.order_id = changed.order_id"
+    )
