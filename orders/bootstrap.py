@@ -34,7 +34,11 @@ def bootstrap(settings: Settings | None = None, engine: Engine | None = None, **
         "settings": settings,
         "engine": engine if engine is not None else make_engine(settings.database_url),
         "signer": TokenSigner.from_settings(
-            settings.jwt_secret, settings.var_dir, settings.token_minutes, settings.service_token
+            settings.jwt_secret,
+            settings.var_dir,
+            settings.token_minutes,
+            settings.service_token,
+            settings.invoice_link_seconds,
         ),
         "carriers": load_carriers(settings.carriers_file),
         "conversations": RasaConversations.from_settings(settings.rasa_url, settings.rasa_auth_token),

@@ -110,6 +110,7 @@ class Settings:
     signin_max_wait_seconds: float = 900.0
     signin_forget_after_seconds: float = 3600.0  # failures are forgotten after this long without one
     signin_redis_prefix: str = "orderbot:signin"  # one per deployment sharing a Redis
+    invoice_link_seconds: float = 600.0  # how long a signed invoice link opens the PDF
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -165,6 +166,7 @@ class Settings:
             signin_max_wait_seconds=_seconds(env, "ORDERBOT_SIGNIN_MAX_WAIT_SECONDS", "900"),
             signin_forget_after_seconds=_seconds(env, "ORDERBOT_SIGNIN_FORGET_AFTER_SECONDS", "3600"),
             signin_redis_prefix=env.get("ORDERBOT_SIGNIN_REDIS_PREFIX") or "orderbot:signin",
+            invoice_link_seconds=_seconds(env, "ORDERBOT_INVOICE_LINK_TTL_SECONDS", "600"),
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import quote
 
 from orders.domain.errors import DomainError
 
@@ -30,6 +31,7 @@ class Carrier:
     minimum: Decimal
     tracking_pattern: re.Pattern[str] | None
     tracking_example: str | None
+    tracking_url: str | None = None  # the carrier's tracking page, "{number}" standing for the number
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,14 @@ class Carriers:
             )
         return known.name, number
 
+    def tracking_page(self, carrier: str | None, tracking_number: str | None) -> str | None:
+        """The carrier's page for this parcel, where carriers.yml names one."""
+        name = self.aliases.get((carrier or "").strip().lower())
+        template = self.by_name[name].tracking_url if name else None
+        if not (template and tracking_number):
+            return None
+        return template.replace("{number}", quote(tracking_number, safe=""))
+
     def freight(self, carrier: str, amount: Decimal) -> Decimal:
         rate = self.get(carrier)
         value = rate.base + amount * rate.percent / Decimal(100)
@@ -75,6 +85,7 @@ class Carriers:
                     minimum=Decimal(str(entry.get("minimum", 0))),
                     tracking_pattern=re.compile(tracking["pattern"]) if tracking.get("pattern") else None,
                     tracking_example=tracking.get("example"),
+                    tracking_url=tracking.get("url"),
                 )
             except (KeyError, ArithmeticError, TypeError, AttributeError, re.error) as exc:
                 raise ValueError(f"carrier {name!r} is invalid in the carriers file: {exc!r}") from None

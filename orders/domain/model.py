@@ -54,6 +54,11 @@ TRANSITIONS: dict[tuple[OrderStatus, Action], OrderStatus] = {
 }
 # Rule 1: shipment information may be recorded or changed only while the order awaits shipment.
 SHIPMENT_EDITABLE = frozenset({OrderStatus.AWAITING_SHIPMENT})
+# Rule 5: the states an order reaches only through its confirmation, so one in any of them has an
+# invoice (one imported in such a state gets it on import).
+CONFIRMED_OR_LATER = frozenset(
+    {OrderStatus.CONFIRMED, OrderStatus.AWAITING_SHIPMENT, OrderStatus.SHIPPED, OrderStatus.SETTLED}
+)
 PAYABLE = frozenset(set(OrderStatus) - {OrderStatus.CANCELLED})
 
 

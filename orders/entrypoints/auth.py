@@ -1,4 +1,5 @@
-"""Bearer tokens (JWT, PyJWT) for staff and customers, and the caller's identity on each request."""
+"""Bearer tokens (JWT, PyJWT) for staff and customers, and the caller's identity on each request; and
+the signed, short-lived links that open one invoice's PDF without a header (a browser's address bar)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import hmac
 import os
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -16,23 +18,47 @@ from orders.domain.access import Actor, Role, Source
 
 ISSUER = "orderbot"
 ALGORITHM = "HS256"
+# The audience of an invoice link: a bearer token has none, so neither is taken for the other.
+INVOICE_LINK_AUDIENCE = "orderbot:invoice-pdf"
+DEFAULT_INVOICE_LINK_TTL = timedelta(minutes=10)
+INVALID_LINK = "This invoice link is not valid or has expired: ask for the invoice again."
 
 
 class Unauthenticated(Exception):
     """No valid bearer token: 401."""
 
 
+@dataclass(frozen=True)
+class InvoiceLink:
+    """A signed link's token (the ``link_token`` query parameter of the PDF route) and its expiry."""
+
+    token: str
+    expires_at: datetime
+
+
 class TokenSigner:
-    def __init__(self, secret: str, ttl: timedelta, service_token: str | None) -> None:
+    def __init__(
+        self,
+        secret: str,
+        ttl: timedelta,
+        service_token: str | None,
+        invoice_link_ttl: timedelta = DEFAULT_INVOICE_LINK_TTL,
+    ) -> None:
         if len(secret) < 32:
             raise ValueError("ORDERBOT_JWT_SECRET must be at least 32 characters")
         self.secret = secret
         self.ttl = ttl
         self.service_token = service_token
+        self.invoice_link_ttl = invoice_link_ttl
 
     @classmethod
     def from_settings(
-        cls, jwt_secret: str | None, var_dir: Path, ttl_minutes: int, service_token: str | None
+        cls,
+        jwt_secret: str | None,
+        var_dir: Path,
+        ttl_minutes: int,
+        service_token: str | None,
+        invoice_link_seconds: float = DEFAULT_INVOICE_LINK_TTL.total_seconds(),
     ) -> TokenSigner:
         """Use the configured secret; the embedded default keeps a generated one in var/ (mode 0600)."""
         if not jwt_secret:
@@ -43,7 +69,12 @@ class TokenSigner:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(48))
             jwt_secret = path.read_text().strip()
-        return cls(jwt_secret, timedelta(minutes=ttl_minutes), service_token or None)
+        return cls(
+            jwt_secret,
+            timedelta(minutes=ttl_minutes),
+            service_token or None,
+            timedelta(seconds=invoice_link_seconds),
+        )
 
     def issue(self, actor: Actor) -> str:
         now = utcnow()
@@ -113,6 +144,55 @@ class TokenSigner:
             )
         except jwt.PyJWTError:
             raise Unauthenticated("The token is invalid or has expired: sign in again.") from None
+
+    def invoice_link(self, actor: Actor, order_id: str, invoice_number: str) -> InvoiceLink:
+        """A link token that opens the PDF of invoice ``invoice_number`` of order ``order_id`` for
+        ``actor`` alone (whoever holds it is taken for ``actor``, on that one route and invoice),
+        until ``invoice_link_ttl`` from now."""
+        now = utcnow()
+        expires_at = (now + self.invoice_link_ttl).replace(microsecond=0)  # as the token holds it
+        claims = {
+            "iss": ISSUER,
+            "aud": INVOICE_LINK_AUDIENCE,
+            "sub": actor.name,
+            "role": actor.role.value,
+            "oid": order_id,
+            "inv": invoice_number,
+            "iat": now,
+            "exp": expires_at,
+        }
+        if actor.customer_id is not None:
+            claims["cid"] = actor.customer_id
+        return InvoiceLink(jwt.encode(claims, self.secret, algorithm=ALGORITHM), expires_at)
+
+    def invoice_link_holder(self, token: str, order_id: str) -> tuple[Actor, str]:
+        """Whom a valid link token for order ``order_id`` was issued to, and the invoice number it
+        opens; Unauthenticated for a token that is not such a link, is for another order, or has
+        expired (by the service's clock, ``utcnow``)."""
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                audience=INVOICE_LINK_AUDIENCE,
+                # expiry is checked below by the service's one clock (utcnow), not PyJWT's own
+                options={"require": ["exp", "iat", "sub", "role", "aud", "oid", "inv"], "verify_exp": False},
+            )
+            role = Role(claims["role"])
+        except (jwt.PyJWTError, ValueError):
+            raise Unauthenticated(INVALID_LINK) from None
+        customer_id = claims.get("cid")
+        if (
+            not isinstance(claims["exp"], int | float)
+            or claims["exp"] <= utcnow().timestamp()
+            or claims["oid"] != order_id
+            or not isinstance(claims["inv"], str)
+            or not isinstance(claims["sub"], str)
+            or (role is Role.CUSTOMER and not isinstance(customer_id, str))
+        ):
+            raise Unauthenticated(INVALID_LINK)
+        return Actor(claims["sub"], role, Source.REST, customer_id), claims["inv"]
 
     def is_service(self, authorization: str | None) -> bool:
         """The action server's shared credential, which may exchange a verified chat user id for a token."""

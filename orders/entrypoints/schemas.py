@@ -86,6 +86,7 @@ class OrderOut(BaseModel):
     shipped_at: datetime | None
     carrier: str | None
     tracking_number: str | None
+    tracking_url: str | None = Field(None, description="the carrier's tracking page, where it has one")
     version: int
 
 
@@ -130,7 +131,21 @@ class InvoiceOut(BaseModel):
     amount: str
     currency: str
     issued_at: datetime
-    pdf_url: str
+    pdf_url: str = Field(description="the PDF, for a request with the bearer token")
+    pdf_link: str = Field(
+        description="the PDF for the caller alone, without a header (a browser opens it), until "
+        "pdf_link_expires_at (ORDERBOT_INVOICE_LINK_TTL_SECONDS after this answer)"
+    )
+    pdf_link_expires_at: datetime
+
+
+class InvoicePdfQuery(Strict):
+    link_token: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="the signed token of an invoice link (pdf_link): opens this invoice's PDF for whom "
+        "it was issued to, in place of the bearer token, until it expires",
+    )
 
 
 class AuditEntryOut(BaseModel):

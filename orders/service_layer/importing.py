@@ -14,6 +14,7 @@ from orderbot_common.text import printable
 
 from orders.adapters.repositories import IMPORTED_COLUMNS, ImportedRows
 from orders.clock import utcnow
+from orders.domain.access import Role, Source
 from orders.domain.erp_record import (
     InvalidRecord,
     OrderRecord,
@@ -22,6 +23,7 @@ from orders.domain.erp_record import (
     merged_mapping,
     resolve_header,
 )
+from orders.domain.model import CONFIRMED_OR_LATER
 from orders.service_layer.child_process import can_fork, items_from_child
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -207,19 +209,22 @@ def _batches(
         yield RawBatch(batch, read) if writer_idle() else prepare(batch, read)
 
 
-_ORDER_ID, _CUSTOMER_ID, _CREATED_AT, _SOURCE_UPDATED_AT, _MATCH_KEY = (
+_ORDER_ID, _CUSTOMER_ID, _STATUS, _CREATED_AT, _SOURCE_UPDATED_AT, _MATCH_KEY = (
     IMPORTED_COLUMNS.index(name)
-    for name in ("order_id", "customer_id", "created_at", "source_updated_at", "match_key")
+    for name in ("order_id", "customer_id", "status", "created_at", "source_updated_at", "match_key")
 )
+# The states whose orders come with an invoice, as an imported row holds them (the state's text).
+_INVOICED_STATES = frozenset(state.value for state in CONFIRMED_OR_LATER)
 
 
 def _write(
-    uow: SqlAlchemyUnitOfWork, batch: PreparedBatch, import_id: int | None, source: str
+    uow: SqlAlchemyUnitOfWork, batch: PreparedBatch, import_id: int | None, source: str, actor: str
 ) -> tuple[int, int, list[tuple[int, str, Any]]]:
-    """Insert the batch's new orders, update those the source changed later than we hold them, and
-    quarantine its invalid rows, in ``uow``'s transaction; returns (inserted, updated, quarantined)."""
-    # Compared as the driver holds them (text on SQLite, naive UTC on PostgreSQL): one format is
-    # written for every order, so they order as the times they stand for.
+    """Insert the batch's new orders (with the invoices of those already confirmed or later), update
+    those the source changed later than we hold them, and quarantine its invalid rows, in ``uow``'s
+    transaction; returns (inserted, updated, quarantined)."""
+    # Compared as text (ImportedRows writes every time in one fixed-width UTC format, and
+    # source_versions reads them back in it), so they order as the times they stand for.
     stored = uow.orders.source_versions(row[_ORDER_ID] for _, row in batch.orders)
     new, changed, quarantine = [], [], batch.quarantine
     for line, row in batch.orders:
@@ -241,9 +246,45 @@ def _write(
         elif row[_SOURCE_UPDATED_AT] > held[0]:
             changed.append(row)
     uow.orders.insert_imported(new)
-    uow.orders.update_imported(changed)
+    _issue_invoices(uow, new, actor, import_id)
+    uow.orders.update_imported(changed)  # never changes a state, so never owes an invoice
     uow.imports.quarantine(import_id, source, quarantine)
     return len(new), len(changed), quarantine
+
+
+def _issue_invoices(uow: SqlAlchemyUnitOfWork, new: list[tuple], actor: str, import_id: int | None) -> None:
+    """Rule 5 for the ``new`` orders (rows just inserted) that arrive already confirmed or later: their
+    invoices are issued with them, and audited as issued on import. Nobody is notified: an import
+    announces none of the orders it stores, and a first import of history would flood finance."""
+    states = {row[_ORDER_ID]: row[_STATUS] for row in new if row[_STATUS] in _INVOICED_STATES}
+    if not states:  # the usual batch: every order waits for its confirmation
+        return
+    now = utcnow()
+    issued = uow.invoices.issue_for_stored(states, now)
+    uow.audit.add_many(
+        [
+            {
+                "at": now,
+                "order_id": invoice["order_id"],
+                "actor": actor,
+                "actor_role": Role.OPERATIONS.value,
+                "source": Source.IMPORT.value,
+                "action": "issue_invoice",
+                "from_value": None,
+                "to_value": invoice["number"],
+                "reason": f"imported as {states[invoice['order_id']]}",
+                "details": {
+                    "order_id": invoice["order_id"],
+                    "customer_id": invoice["customer_id"],
+                    "invoice_number": invoice["number"],
+                    "amount": str(invoice["amount"]),
+                    "currency": invoice["currency"],
+                    "import_id": import_id,
+                },
+            }
+            for invoice in issued
+        ]
+    )
 
 
 def import_orders(
@@ -301,7 +342,7 @@ def import_orders(
                         break
                     if isinstance(batch, RawBatch):
                         batch = prepare(batch.rows, batch.bytes_read)
-                    written.append((batch, *_write(uow, batch, report.import_id, source)))
+                    written.append((batch, *_write(uow, batch, report.import_id, source, actor)))
                 if not written:
                     break
                 stored = report.with_written(written)

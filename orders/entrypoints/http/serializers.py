@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import jsonify
 
 from orders.domain.access import Actor, NotPermitted, check_permitted
 from orders.domain.labels import PAYMENT_LABELS, STATUS_LABELS
 from orders.domain.model import Action, Order
+from orders.entrypoints.auth import InvoiceLink
+from orders.entrypoints.http.dependencies import deps
 
 
 def permitted_actions(order: Order, who: Actor) -> list[str]:
@@ -43,6 +46,7 @@ def order_json(order: Order, who: Actor) -> dict[str, Any]:
         "shipped_at": order.shipped_at.isoformat() if order.shipped_at else None,
         "carrier": order.carrier,
         "tracking_number": order.tracking_number,
+        "tracking_url": deps().carriers.tracking_page(order.carrier, order.tracking_number),
         "version": order.version,
     }
 
@@ -59,7 +63,10 @@ def iso(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-def invoice_json(order: Order, invoice: dict[str, Any]) -> dict[str, Any]:
+def invoice_json(order: Order, invoice: dict[str, Any], link: InvoiceLink) -> dict[str, Any]:
+    """The invoice, with its PDF's address for a request with the bearer token (``pdf_url``) and the
+    caller's own signed ``link`` to it, which a browser opens without one (``pdf_link``)."""
+    pdf_url = f"/api/v1/orders/{quote(order.order_id, safe='')}/invoice.pdf"
     return {
         "number": invoice["number"],
         "order_id": order.order_id,
@@ -67,7 +74,9 @@ def invoice_json(order: Order, invoice: dict[str, Any]) -> dict[str, Any]:
         "amount": f"{invoice['amount']:.2f}",
         "currency": invoice["currency"],
         "issued_at": invoice["issued_at"].isoformat(),
-        "pdf_url": f"/api/v1/orders/{order.order_id}/invoice.pdf",
+        "pdf_url": pdf_url,
+        "pdf_link": f"{pdf_url}?link_token={link.token}",
+        "pdf_link_expires_at": link.expires_at.isoformat(),
     }
 
 

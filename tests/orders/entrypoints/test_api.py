@@ -225,10 +225,12 @@ def test_shipment_then_ship_then_invoice_and_notifications_by_role(api):
 
 
 def test_invoice_pdf_for_the_customer_and_finance_only(api):
+    customer = api.as_("customer", customer_id="C-100")
+    no_invoice = customer.get(f"{api.url}/api/v1/orders/SO-1/invoice", timeout=5)  # still pending
+    assert no_invoice.status_code == 404 and no_invoice.json()["error"]["code"] == "invoice_not_found"
     api.as_("operations").post(
         f"{api.url}/api/v1/orders/SO-1/transitions", json={"action": "confirm"}, timeout=5
     )
-    customer = api.as_("customer", customer_id="C-100")
     invoice = customer.get(f"{api.url}/api/v1/orders/SO-1/invoice", timeout=5).json()
     assert invoice["number"].startswith("INV-") and invoice["pdf_url"] == "/api/v1/orders/SO-1/invoice.pdf"
     pdf = customer.get(f"{api.url}{invoice['pdf_url']}", timeout=5)
@@ -237,8 +239,6 @@ def test_invoice_pdf_for_the_customer_and_finance_only(api):
     assert api.as_("warehouse").get(f"{api.url}{invoice['pdf_url']}", timeout=5).status_code == 403
     stranger = api.as_("customer", customer_id="C-200")
     assert stranger.get(f"{api.url}{invoice['pdf_url']}", timeout=5).status_code == 404
-    no_invoice = customer.get(f"{api.url}/api/v1/orders/SO-2/invoice", timeout=5)
-    assert no_invoice.status_code == 404 and no_invoice.json()["error"]["code"] == "invoice_not_found"
 
 
 def test_list_filters_sort_and_paging(api):

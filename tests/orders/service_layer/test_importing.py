@@ -3,9 +3,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from orders.adapters.orm import imports, orders
+from orders.adapters.carriers_file import load_carriers
+from orders.adapters.orm import audit_log, imports, invoices, orders, outbox
+from orders.config import PROJECT_ROOT
+from orders.domain.access import Actor, Role, Source
 from orders.domain.erp_record import UnknownColumns
-from orders.domain.model import OrderStatus, PaymentStatus
+from orders.domain.model import Action, OrderStatus, PaymentStatus
+from orders.service_layer import services
 from orders.service_layer.setup import import_from, prepare_database
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from tests.orders.conftest import HEADER, SHANGHAI, order_row, write_csv
@@ -433,3 +437,82 @@ def test_a_source_that_fails_midway_keeps_the_batches_before_and_says_where(engi
     assert record.finished_at is None
     assert record.report["stored_through_row"] == 1201
     assert record.report["stopped"] == "ConnectionResetError: the ERP closed the connection"
+
+
+# --- orders that arrive confirmed or later come with their invoice (rule 5) ---------------------------
+
+
+def invoices_by_order(engine) -> dict[str, dict]:
+    with engine.connect() as connection:
+        return {row.order_id: row._asdict() for row in connection.execute(select(invoices))}
+
+
+def invoice_audit(engine) -> list[dict]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(audit_log).where(audit_log.c.action == "issue_invoice").order_by(audit_log.c.id)
+        )
+        return [row._asdict() for row in rows]
+
+
+def with_states(*states: tuple[str, str]) -> list[list[str]]:
+    return [order_row(order_id, amount="1,234.50") + [state] for order_id, state in states]
+
+
+def test_an_order_imported_confirmed_or_later_comes_with_its_invoice_audited(engine, tmp_path):
+    states = [
+        ("SO-2001", "pending_confirmation"),
+        ("SO-2002", "confirmed"),
+        ("SO-2003", "awaiting_shipment"),
+        ("SO-2004", "shipped"),
+        ("SO-2005", "settled"),
+        ("SO-2006", "cancelled"),
+    ]
+    path = write_csv(tmp_path / "a.csv", HEADER + ["status"], with_states(*states))
+    import_from(engine, path, SHANGHAI, actor="erp-sync")
+
+    issued = invoices_by_order(engine)
+    assert sorted(issued) == ["SO-2002", "SO-2003", "SO-2004", "SO-2005"]
+    for invoice in issued.values():
+        assert invoice["number"] == f"INV-{invoice['issued_at'].year}-{invoice['id']:06d}"
+        assert (invoice["customer_id"], invoice["customer_name"]) == ("C-100", "张三")
+        assert (invoice["amount"], invoice["currency"]) == (Decimal("1234.50"), "CNY")
+    audit = invoice_audit(engine)
+    assert [(a["order_id"], a["to_value"], a["reason"]) for a in audit] == [
+        (order_id, issued[order_id]["number"], f"imported as {state}") for order_id, state in states[1:5]
+    ]
+    assert {(a["actor"], a["actor_role"], a["source"]) for a in audit} == {
+        ("erp-sync", "operations", "import")
+    }
+    assert audit[0]["details"]["invoice_number"] == issued["SO-2002"]["number"]
+    assert audit[0]["details"]["amount"] == "1234.50"
+    with engine.connect() as connection:  # an import announces nothing, its invoices included
+        assert connection.execute(select(func.count()).select_from(outbox)).scalar_one() == 0
+
+    # Imported again, newer: nothing is issued twice. Confirmed later, the pending one is numbered on.
+    newer = [row[:7] + ["2026-11-21 08:00:00"] + row[8:] for row in with_states(*states)]
+    report = import_from(engine, write_csv(tmp_path / "b.csv", HEADER + ["status"], newer), SHANGHAI)
+    assert report.updated == 6 and invoices_by_order(engine) == issued
+    confirmed = services.change_order(
+        SqlAlchemyUnitOfWork(engine),
+        "SO-2001",
+        services.Change(Action.CONFIRM),
+        Actor("olivia", Role.OPERATIONS, Source.REST),
+        load_carriers(PROJECT_ROOT / "config" / "carriers.yml"),
+    )
+    assert confirmed.status is OrderStatus.CONFIRMED
+    numbers = {invoice["number"] for invoice in invoices_by_order(engine).values()}
+    assert len(numbers) == 5
+
+
+def test_many_orders_imported_confirmed_get_one_distinct_invoice_each(engine, tmp_path):
+    """More than one hand-over and more than one numbering statement, in batches of 700."""
+    states = [(f"SO-{30000 + i}", "shipped" if i % 3 else "pending_confirmation") for i in range(1600)]
+    path = write_csv(tmp_path / "many.csv", HEADER + ["status"], with_states(*states))
+    report = import_from(engine, path, SHANGHAI, batch_size=700)
+    assert report.inserted == 1600
+    issued = invoices_by_order(engine)
+    assert sorted(issued) == sorted(order_id for order_id, state in states if state == "shipped")
+    assert len({invoice["number"] for invoice in issued.values()}) == len(issued)
+    assert all(i["number"] == f"INV-{i['issued_at'].year}-{i['id']:06d}" for i in issued.values())
+    assert sorted(a["order_id"] for a in invoice_audit(engine)) == sorted(issued)
