@@ -252,6 +252,36 @@ def test_a_handoff_answer_reaches_the_customers_widget(order_service, person):
     assert_clean(customer, staff)
 
 
+def test_addresses_in_messages_are_links_and_nothing_else_is_markup(order_service, person):
+    customer, staff = person("zh-CN"), person()
+    customer_signs_in(customer.page, order_service.url, "SO-1015", "huang.li@example.cn")
+    token = stored_token(customer.page, "orderbot.customer")
+    ticket = requests.post(
+        f"{order_service.url}/api/v1/handoffs",
+        json={
+            "conversation_id": "browser-links",
+            "channel": "socketio",
+            "message": "单号？",
+            "language": "zh",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).json()
+    staff_signs_in(staff.page, order_service.url, "mei")
+    staff.page.click("[data-tab=handoffs]")
+    staff.page.click(f"li[data-ticket-id='{ticket['id']}'] button")
+    answer = "查询：https://www.ups.com/track?tracknum=1Z999AA10123456784。<b>bold</b> javascript:alert(1)"
+    staff.page.fill("#handoff-detail textarea", answer)
+    staff.page.click("#handoff-detail form button[type=submit]")
+    reply = customer.page.wait_for_selector("#messages li.msg-staff", timeout=3000)
+    links = reply.query_selector_all("a")
+    assert [(a.get_attribute("href"), a.get_attribute("target"), a.get_attribute("rel")) for a in links] == [
+        ("https://www.ups.com/track?tracknum=1Z999AA10123456784", "_blank", "noopener noreferrer")
+    ]
+    assert "<b>bold</b> javascript:alert(1)" in reply.inner_text() and reply.query_selector("b") is None
+    assert_clean(customer, staff)
+
+
 def test_the_page_follows_the_browser_language_and_the_switch(order_service, person):
     visitor = person("zh-CN")
     visitor.page.goto(f"{order_service.url}/")

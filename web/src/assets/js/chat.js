@@ -44,10 +44,28 @@ function readSignIn() {
 
 // --- messages ---------------------------------------------------------------------------------------
 
+// An http(s) address in a message (an invoice's PDF, a carrier's tracking page) becomes a link that
+// opens in a new tab; everything else stays text (never HTML).
+const LINK = /https?:\/\/[^\s<>"'）)，。]+/g;
+
+function withLinks(node, text) {
+  const value = text === undefined || text === null ? "" : String(text);
+  let last = 0;
+  for (const match of value.matchAll(LINK)) {
+    node.append(document.createTextNode(value.slice(last, match.index)));
+    node.append(
+      el("a", { text: match[0], attrs: { href: match[0], target: "_blank", rel: "noopener noreferrer" } }),
+    );
+    last = match.index + match[0].length;
+  }
+  node.append(document.createTextNode(value.slice(last)));
+  return node;
+}
+
 function addMessage(kind, text, { label, time, buttons } = {}) {
   const item = el("li", { class: `msg msg-${kind}`, attrs: { "data-kind": kind } });
   if (label) item.append(el("span", { class: "msg-label", text: label }));
-  item.append(el("span", { class: "msg-text", text }));
+  item.append(withLinks(el("span", { class: "msg-text" }), text));
   if (time)
     item.append(
       el("time", { class: "msg-time", text: new Date(time).toLocaleTimeString(), attrs: { datetime: time } }),
