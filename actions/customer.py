@@ -7,8 +7,11 @@ chat), calls the order service with that token, and replies in the user's langua
 from __future__ import annotations
 
 import logging
+import os
 from abc import ABC, abstractmethod
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -30,6 +33,11 @@ from actions.replies import language, money, refusal, too_many_attempts
 logger = logging.getLogger(__name__)
 PENDING_SLOT = "pending_change"
 REQUESTED_SLOT = "requested_action"
+# A customer's orders that are still under way, and those that have (or once had) an invoice.
+OPEN_STATES = frozenset({"pending_confirmation", "confirmed", "awaiting_shipment", "shipped"})
+INVOICED_STATES = frozenset({"confirmed", "awaiting_shipment", "shipped", "settled"})
+OWN_ORDERS_READ = 50  # the newest of a customer's orders looked at
+OWN_ORDERS_OFFERED = 3  # buttons offered when several fit
 
 
 class CustomerOrderAction(Action, ABC):  # abstract: rasa-sdk registers only concrete actions
@@ -46,15 +54,29 @@ class CustomerOrderAction(Action, ABC):  # abstract: rasa-sdk registers only con
     ) -> list[dict[str, Any]]:
         """Do the work once the caller's token is known; return the events to apply."""
 
+    # Asked without an order number by a signed-in customer: the request is about their own orders in
+    # these states (newest first); ``intent`` is what a button picking one of them sends.
+    intent = "order_status"
+    own_states = OPEN_STATES
+    none_of_yours = "utter_no_open_orders"
+
     @phrased
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        client = OrderServiceClient.from_env()
         order_id = requested_order_id(tracker)
         if order_id is None:
-            dispatcher.utter_message(response="utter_ask_order_id")
-            return [SlotSet(REQUESTED_SLOT, self.name())]
-        client = OrderServiceClient.from_env()
+            try:
+                order_id, asked = await self._one_of_yours(dispatcher, tracker, client)
+            except OrderServiceUnavailable as problem:
+                logger.warning("order service unavailable: %s", problem)
+                dispatcher.utter_message(response="utter_order_service_unavailable")
+                return []
+            if asked:
+                return [SlotSet(REQUESTED_SLOT, self.name())]
+            if order_id is None:
+                return [SlotSet(REQUESTED_SLOT, None)]
         events: list[dict[str, Any]] = [SlotSet("order_id", order_id)]
         try:
             token = user_token(tracker)
@@ -93,6 +115,40 @@ class CustomerOrderAction(Action, ABC):  # abstract: rasa-sdk registers only con
             dispatcher.utter_message(response="utter_order_service_unavailable")
         return [*events, SlotSet(REQUESTED_SLOT, None)]
 
+    async def _one_of_yours(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, client: OrderServiceClient
+    ) -> tuple[str | None, bool]:
+        """The order a customer means when they name none: their only one in ``own_states``, or a
+        question with a button for each of the newest (then asked=True), or a reply that there is none
+        (None, False). Anyone else is asked for the number."""
+        token = user_token(tracker)
+        me = None
+        if token is not None:
+            try:
+                me = await client.me(token)
+            except NotAuthenticated:
+                me = None
+        if me is None or me.get("role") != "customer":
+            dispatcher.utter_message(response="utter_ask_order_id")
+            return None, True
+        page = await client.list_orders(token, page_size=OWN_ORDERS_READ, sort="created_at", order="desc")
+        yours = [order for order in page["items"] if order["status"] in self.own_states]
+        if len(yours) == 1:
+            return yours[0]["order_id"], False
+        if not yours:
+            dispatcher.utter_message(response=self.none_of_yours)
+            return None, False
+        lang = language(tracker)
+        buttons = [
+            {
+                "title": f"{o['order_id']} · {o['status_label'][lang]} · {money(o['amount'], o['currency'])}",
+                "payload": f'/{self.intent}{{"order_id": "{o["order_id"]}"}}',
+            }
+            for o in yours[:OWN_ORDERS_OFFERED]
+        ]
+        dispatcher.utter_message(response="utter_pick_order", buttons=buttons)
+        return None, True
+
 
 class ActionOrderStatus(CustomerOrderAction):
     def name(self) -> str:
@@ -100,12 +156,22 @@ class ActionOrderStatus(CustomerOrderAction):
 
     async def act(self, dispatcher, tracker, client, token, order_id):
         order = await client.get_order(order_id, token)
+        if order["status"] == "shipped":  # where it is, who carries it, when it left: the parcel itself
+            if order["tracking_number"]:
+                tell_parcel(dispatcher, order)
+            else:  # shipped before it came to orderbot: no parcel to tell of, and the reply says so
+                dispatcher.utter_message(response="utter_no_parcel_details", order_id=order["order_id"])
+            return []
         status = order["status_label"][language(tracker)]
         dispatcher.utter_message(response="utter_order_status", order_id=order["order_id"], status=status)
         return []
 
 
 class ActionRequestInvoice(CustomerOrderAction):
+    intent = "request_invoice"
+    own_states = INVOICED_STATES
+    none_of_yours = "utter_no_invoiced_orders"
+
     def name(self) -> str:
         return "action_request_invoice"
 
@@ -117,18 +183,25 @@ class ActionRequestInvoice(CustomerOrderAction):
                 raise
             dispatcher.utter_message(response="utter_no_invoice_yet", order_id=order_id)
             return []
-        base = client.base_url
+        # Where the customer's browser reaches the order service (behind the public proxy in production;
+        # ORDER_SERVICE_URL may be an internal name like http://orders:8080).
+        base = (os.environ.get("ORDERBOT_PUBLIC_URL") or client.base_url).rstrip("/")
         dispatcher.utter_message(
             response="utter_invoice",
             order_id=invoice["order_id"],
             invoice_number=invoice["number"],
             amount=money(invoice["amount"], invoice["currency"]),
-            url=f"{base}{invoice['pdf_url']}",
+            # the caller's own signed, short-lived link: a browser opens it without the token
+            url=f"{base}{invoice['pdf_link']}",
         )
         return []
 
 
 class ActionConfirmOrder(CustomerOrderAction):
+    intent = "confirm_order"
+    own_states = frozenset({"pending_confirmation"})
+    none_of_yours = "utter_no_pending_orders"
+
     def name(self) -> str:
         return "action_confirm_order"
 
@@ -139,6 +212,10 @@ class ActionConfirmOrder(CustomerOrderAction):
 
 
 class ActionCancelOrder(CustomerOrderAction):
+    intent = "cancel_order"
+    own_states = frozenset({"pending_confirmation"})
+    none_of_yours = "utter_no_pending_orders"
+
     """Cancelling cannot be undone: ask first, and act on the user's yes (action_affirm)."""
 
     def name(self) -> str:
@@ -158,3 +235,26 @@ class ActionCancelOrder(CustomerOrderAction):
             return []
         dispatcher.utter_message(response="utter_ask_cancel", order_id=order_id)
         return [SlotSet(PENDING_SLOT, f"cancel {order_id}")]
+
+
+def tell_parcel(dispatcher: CollectingDispatcher, order: dict[str, Any]) -> None:
+    """A shipped order's carrier, tracking number and shipping day, and the carrier's page for it."""
+    dispatcher.utter_message(
+        response="utter_order_shipped",
+        order_id=order["order_id"],
+        carrier=order["carrier"],
+        tracking_number=order["tracking_number"],
+        date=local_day(order["shipped_at"]),
+    )
+    if order.get("tracking_url"):
+        dispatcher.utter_message(
+            response="utter_tracking_link", carrier=order["carrier"], url=order["tracking_url"]
+        )
+
+
+def local_day(instant: str | None) -> str:
+    """An ISO instant from the order service as the day it was where the business is."""
+    if not instant:
+        return "-"
+    zone = ZoneInfo(os.environ.get("ORDERBOT_TIMEZONE", "Asia/Shanghai"))
+    return datetime.fromisoformat(instant).astimezone(zone).date().isoformat()

@@ -1,6 +1,8 @@
 """The customer's actions against a real order service (sample orders, see data/samples/erp_orders.csv)."""
 
 import re
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -113,7 +115,7 @@ def test_after_too_many_wrong_proofs_the_wait_is_said_in_words_and_other_chat_us
     real = tracker("SO-1009 chen.jing@example.cn")
     real.sender_id = "the-customer"
     messages, events = run(ActionOrderStatus(), real)
-    assert messages[0]["response"] == "utter_order_status" and slots_set(events)["customer_token"]
+    assert messages[0]["response"] == "utter_no_parcel_details" and slots_set(events)["customer_token"]
 
 
 def test_a_wait_in_words():
@@ -153,10 +155,43 @@ def test_confirm_then_invoice(order_service):
     assert messages[0]["response"] == "utter_order_confirmed"
     messages, _ = run(ActionRequestInvoice(), tracker("invoice for SO-1005", language="zh", token=token))
     assert messages[0]["response"] == "utter_invoice"
-    assert messages[0]["url"] == f"{order_service}/api/v1/orders/SO-1005/invoice.pdf"
+    assert messages[0]["url"].startswith(f"{order_service}/api/v1/orders/SO-1005/invoice.pdf?link_token=")
     assert messages[0]["amount"] == "CNY 2150.75"
+    assert_opens_as_pdf(messages[0]["url"])
     again, _ = run(ActionConfirmOrder(), tracker("confirm SO-1005", language="zh", token=token))
     assert again[0]["response"] == "utter_change_refused" and again[0]["reason"] == "您没有权限执行该操作。"
+
+
+def assert_opens_as_pdf(url: str) -> None:
+    """``url`` opened as a browser opens a link: no Authorization header."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert response.read().startswith(b"%PDF")
+
+
+def test_an_order_imported_already_confirmed_has_its_invoice(order_service):
+    """SO-1002 arrives from the ERP (the sample export) confirmed: its invoice was issued on import, so
+    the answer is the invoice and its link, never "no invoice yet: issued when confirmed"."""
+    token = sign_in_customer(order_service, "SO-1002", "emily.carter@example.com")
+    messages, _ = run(ActionRequestInvoice(), tracker("invoice for SO-1002", token=token))
+    assert messages[0]["response"] == "utter_invoice"
+    assert re.fullmatch(r"INV-\d{4}-\d{6}", messages[0]["invoice_number"])
+    assert messages[0]["amount"] == "CNY 349.90"
+    assert_opens_as_pdf(messages[0]["url"])
+    # the link is this customer's, for this order: moved to another customer's order it opens nothing
+    moved = messages[0]["url"].replace("/SO-1002/", "/SO-1003/")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(moved, timeout=10)
+    assert refused.value.code == 401
+
+
+def test_the_invoice_link_names_the_public_address_when_one_is_set(order_service, monkeypatch):
+    # In production ORDER_SERVICE_URL is an internal name (http://orders:8080) no browser reaches.
+    monkeypatch.setenv("ORDERBOT_PUBLIC_URL", "https://orders.example.com/")
+    token = sign_in_customer(order_service, "SO-1002", "emily.carter@example.com")
+    messages, _ = run(ActionRequestInvoice(), tracker("invoice for SO-1002", token=token))
+    assert messages[0]["url"].startswith("https://orders.example.com/api/v1/orders/SO-1002/invoice.pdf?")
 
 
 def test_cancel_asks_first_and_yes_cancels(order_service):

@@ -50,6 +50,9 @@ KEPT_PLAIN: dict[str, str] = {
     "utter_no_orders": "the filter is composed text",
     "utter_ask_import_source": "a list of configured sources",
     "utter_suggest": "suggestions with buttons, composed from intent names",
+    "utter_order_shipped": "a parcel's carrier, tracking number and date: read off and copied by people",
+    "utter_tracking_link": "a link, exact to the character",
+    "utter_no_parcel_details": "says plainly what is missing, with a button to a person",
 }
 
 # The fact names the default model was trained on; other names work only as far as the model generalises.
