@@ -121,3 +121,17 @@ def test_an_order_shipped_before_orderbot_says_what_is_missing(stack):
     assert texts(chat(stack, "SO-1009的快递单号是多少", token, sender)) == [
         "订单 SO-1009 已发货，但我这里没有它的快递公司和运单号。可以为您转人工查询。"
     ]
+
+
+def test_a_customer_clicking_every_suggestion_gets_a_customer_answer(stack, shop):
+    # After a misunderstanding a customer is offered only what a customer may do; each button works.
+    [suggested] = chat(stack, "blorp flarp zzz", shop["gao"], f"e2e-{uuid.uuid4().hex}")
+    assert suggested["text"].startswith("Sorry, I'm not sure I understood. Did you mean:")
+    assert suggested["buttons"], "the fallback offered nothing to click"
+    for button in suggested["buttons"]:
+        replies = texts(chat(stack, button["payload"], shop["gao"], f"e2e-{uuid.uuid4().hex}"))
+        assert replies, button
+        for reply in replies:
+            assert (
+                "staff" not in reply and "role may not" not in reply and "not sure I understood" not in reply
+            )
