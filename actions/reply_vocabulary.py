@@ -38,6 +38,7 @@ ENGLISH_GRAMMAR = frozenset(
     i i'm i'd i'll me my we we're we'll our us you you're you'll your yours they their them he she
     has have had do does did can could will would shall should may might must
     just also now right currently still already soon only very too more most some any all each every
+    moment
     please thanks thank sorry hello hi sure ok okay great good news glad happy afraid unfortunately
     what which who when where why how if whether because while once
     like e g eg s again back few get give keep mean really say tell want help anything else example try
@@ -49,6 +50,7 @@ CHINESE_GRAMMAR = frozenset(
     您好 我们 您的 我的 请问 可以 还有 其他 如果 或者 以及 例如 比如 目前 当前 现在 已经 为了 一下
     哪个 哪家 什么 多少 这个 那个 好的 谢谢 抱歉 感谢 请您 如需 需要 就是 还是 并且 然后 之后 以后
     任何 信息 告诉 尽快 帮助 意思 我会 才能 提供 暂时 问题 相关 稍后 只能 只有 客气 一步 时留 感谢您 重试 再试
+    点击
     """.split()
 )
 # Negations: a reply must have as many as its template ("cannot be cancelled" is not "can be").
