@@ -29,6 +29,7 @@ from actions.order_client import (
 from actions.order_ids import requested_order_id
 from actions.phrasing import phrased
 from actions.replies import language, money, refusal, too_many_attempts
+from actions.rights import sender_rights
 
 logger = logging.getLogger(__name__)
 PENDING_SLOT = "pending_change"
@@ -121,17 +122,12 @@ class CustomerOrderAction(Action, ABC):  # abstract: rasa-sdk registers only con
         """The order a customer means when they name none: their only one in ``own_states``, or a
         question with a button for each of the newest (then asked=True), or a reply that there is none
         (None, False). Anyone else is asked for the number."""
-        token = user_token(tracker)
-        me = None
-        if token is not None:
-            try:
-                me = await client.me(token)
-            except NotAuthenticated:
-                me = None
-        if me is None or me.get("role") != "customer":
+        if (await sender_rights(tracker, client)).role != "customer":
             dispatcher.utter_message(response="utter_ask_order_id")
             return None, True
-        page = await client.list_orders(token, page_size=OWN_ORDERS_READ, sort="created_at", order="desc")
+        page = await client.list_orders(
+            user_token(tracker), page_size=OWN_ORDERS_READ, sort="created_at", order="desc"
+        )
         yours = [order for order in page["items"] if order["status"] in self.own_states]
         if len(yours) == 1:
             return yours[0]["order_id"], False
