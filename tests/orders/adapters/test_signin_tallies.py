@@ -3,7 +3,6 @@ saying why, when it cannot be reached)."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -20,18 +19,7 @@ from orders.service_layer.signin_throttle import (
     ThrottleLimits,
 )
 from tests.conftest import free_port
-
-REDIS_URL = os.environ.get("ORDERBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def redis_client():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
-    return client
+from tests.orders.conftest import REDIS_URL, redis_client
 
 
 @pytest.fixture

@@ -21,7 +21,16 @@ from orders.entrypoints.http import dependencies
 from orders.entrypoints.hub import LAG_SECONDS
 from orders.service_layer.dispatcher import OutboxDispatcher
 from orders.service_layer.setup import import_from
-from tests.orders.conftest import HEADER, SHANGHAI, LiveServer, order_row, settings_for, write_csv
+from tests.orders.conftest import (
+    HEADER,
+    REDIS_URL,
+    SHANGHAI,
+    LiveServer,
+    order_row,
+    redis_client,
+    settings_for,
+    write_csv,
+)
 from tests.orders.hub_support import Client, Closed, ServerProcess, add_event, ws_url
 
 HUB_ENV = {
@@ -528,16 +537,9 @@ def test_a_hub_restart_loses_nothing(engine, database_url, tmp_path):
         restarted.stop()
 
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
 @pytest.fixture
 def redis_channel():
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
+    redis_client()  # skips, saying why, without a Redis
     return REDIS_URL
 
 

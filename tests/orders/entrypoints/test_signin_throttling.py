@@ -4,7 +4,6 @@ servers sharing their tallies through the real Redis."""
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -21,15 +20,16 @@ from orders.service_layer.signin_throttle import SigninThrottle, ThrottleLimits
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from tests.orders.conftest import (
     HEADER,
+    REDIS_URL,
     SERVICE_TOKEN,
     SHANGHAI,
     LiveServer,
     order_row,
+    redis_client,
     settings_for,
     write_csv,
 )
 
-REDIS_URL = os.environ.get("ORDERBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct horse battery"
 ATTACKER = "198.51.100.7"
 CUSTOMER = "203.0.113.9"
@@ -183,12 +183,7 @@ def session_from(address: str) -> requests.Session:
 
 @pytest.fixture
 def redis_prefix():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
+    client = redis_client()
     prefix = f"orderbot-test:signin:{uuid.uuid4().hex}"
     yield prefix
     for key in client.scan_iter(f"{prefix}:*"):
