@@ -1,0 +1,43 @@
+// Texts of the customer chat page. Chinese and English; i18n.js merges them.
+
+export default {
+  en: {
+    "chat.heading": "Order assistant",
+    "chat.signin.intro":
+      "Sign in with your order number and the e-mail address or phone number on the order.",
+    "chat.signin.order": "Order number",
+    "chat.signin.contact": "E-mail or phone",
+    "chat.signin.submit": "Sign in",
+    "chat.signout": "Sign out",
+    "chat.signed_in": "Signed in with order {order}.",
+    "chat.placeholder": "Ask about your order, e.g. “Where is SO-1001?”",
+    "chat.send": "Send",
+    "chat.welcome": "Hello! Ask me where your order is, for its invoice, or for a person.",
+    "chat.bot.connecting": "Connecting to the assistant…",
+    "chat.bot.online": "Assistant online",
+    "chat.bot.offline": "The assistant cannot be reached; retrying…",
+    "chat.notice": "Update",
+    "chat.staff": "Our staff",
+    "chat.bot_error": "The assistant could not take that message: {text}",
+    "chat.expired": "Your sign-in has expired: please sign in again.",
+  },
+  zh: {
+    "chat.heading": "订单助手",
+    "chat.signin.intro": "请输入订单号，以及订单上的邮箱或手机号登录。",
+    "chat.signin.order": "订单号",
+    "chat.signin.contact": "邮箱或手机号",
+    "chat.signin.submit": "登录",
+    "chat.signout": "退出",
+    "chat.signed_in": "已通过订单 {order} 登录。",
+    "chat.placeholder": "询问您的订单，例如“SO-1001 到哪了”",
+    "chat.send": "发送",
+    "chat.welcome": "您好！可以问我订单到哪了、要发票，或转人工。",
+    "chat.bot.connecting": "正在连接助手…",
+    "chat.bot.online": "助手在线",
+    "chat.bot.offline": "无法连接助手，正在重试…",
+    "chat.notice": "订单动态",
+    "chat.staff": "客服",
+    "chat.bot_error": "助手无法处理这条消息：{text}",
+    "chat.expired": "登录已过期，请重新登录。",
+  },
+};
