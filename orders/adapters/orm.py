@@ -241,6 +241,20 @@ handoffs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
     Column("closed_by", String(128)),
+    Column("joined_at", UTCDateTime),
+    Column("joined_by", String(128)),
+    Column("read_through", Integer, nullable=False, server_default="0"),  # handoff_messages.id
+)
+
+# What a customer wrote to staff while their ticket was open (the bot is paused meanwhile).
+handoff_messages = Table(
+    "handoff_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("handoffs.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("text", String(2000), nullable=False),
+    Index("ix_handoff_messages_ticket", "ticket_id", "id"),
 )
 
 # Rasa's conversation events as its event broker published them (conversation analytics): turns

@@ -25,8 +25,21 @@ TOKEN_SLOT = "customer_token"  # the assistant's slot (actions/identity.py) for 
 
 @dataclass(frozen=True)
 class Transcript:
-    messages: list[dict[str, Any]]  # {"speaker": "customer" | "bot", "text", "at"}
+    messages: list[dict[str, Any]]  # {"speaker": "customer" | "bot", "text", "at"[, "buttons"]}
     tokens: frozenset[str]  # sent with the customer's messages, or proved in the chat: never shown
+
+
+def _buttons(data: Any) -> list[dict[str, str]]:
+    """A bot message's buttons as {"title", "payload"} (what the chat page offers to click again)."""
+    buttons = data.get("buttons") if isinstance(data, dict) else None
+    return [
+        {
+            "title": b["title"],
+            "payload": b.get("payload") if isinstance(b.get("payload"), str) else b["title"],
+        }
+        for b in (buttons if isinstance(buttons, list) else [])
+        if isinstance(b, dict) and isinstance(b.get("title"), str)
+    ]
 
 
 class RasaConversations:
@@ -76,7 +89,10 @@ class RasaConversations:
             if isinstance(text, str) and text:
                 at = datetime.fromtimestamp(float(event.get("timestamp") or 0), timezone.utc)
                 speaker = "customer" if event["event"] == "user" else "bot"
-                messages.append({"speaker": speaker, "text": text, "at": at})
+                message = {"speaker": speaker, "text": text, "at": at}
+                if speaker == "bot":
+                    message["buttons"] = _buttons(event.get("data"))
+                messages.append(message)
         # A customer who proved who they are by typing it in the chat has their token in a slot.
         slots = body.get("slots")
         slot_token = slots.get(TOKEN_SLOT) if isinstance(slots, dict) else None

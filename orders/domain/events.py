@@ -92,3 +92,31 @@ class HandoffRequested(Event):
     channel: str
     customer_id: str | None
     message: str
+
+
+@dataclass(frozen=True)
+class HandoffJoined(Event):
+    """A staff member took the ticket: the customer is told a person is there (once per ticket)."""
+
+    ticket_id: int
+    conversation_id: str
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
+class HandoffMessageReceived(Event):
+    """The customer wrote to staff while their ticket was open."""
+
+    ticket_id: int
+    conversation_id: str
+    customer_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class HandoffClosed(Event):
+    """Staff closed the ticket: the assistant answers the conversation again."""
+
+    ticket_id: int
+    conversation_id: str
+    customer_id: str | None

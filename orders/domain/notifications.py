@@ -146,7 +146,8 @@ def notifications_for(event: events.Event) -> list[Notification]:
                 )
             ]
         case events.HandoffRequested():  # operations staff answer people who ask for one
-            return [
+            waiting = [_handoff_notice(event)] if event.customer_id else []
+            return waiting + [
                 Notification(
                     Role.OPERATIONS,
                     "handoff_requested",
@@ -165,5 +166,65 @@ def notifications_for(event: events.Event) -> list[Notification]:
                     },
                 )
             ]
+        case events.HandoffMessageReceived():  # live in the console, with the ticket's unread count
+            return [
+                Notification(
+                    Role.OPERATIONS,
+                    "handoff_message",
+                    None,
+                    event.customer_id,
+                    {
+                        "en": f'Ticket #{event.ticket_id}: the customer writes: "{event.text[:200]}"',
+                        "zh": f"工单 #{event.ticket_id}：客户留言：“{event.text[:200]}”",
+                    },
+                    {
+                        "ticket_id": event.ticket_id,
+                        "conversation_id": event.conversation_id,
+                        "text": event.text,
+                    },
+                )
+            ]
+        case events.HandoffJoined() | events.HandoffClosed() if event.customer_id:
+            # The customer's chat says who is answering now; a visitor's ticket has nobody to tell.
+            return [_handoff_notice(event)]
         case _:
             return []
+
+
+_HANDOFF_NOTICES = {
+    # The chat page shows this one as its status line (the assistant has just said which ticket).
+    "handoff_opened": {
+        "en": "Waiting for a colleague: they will answer you here.",
+        "zh": "正在等待客服同事，他们会在这里回复您。",
+    },
+    "handoff_joined": {
+        "en": "A colleague has joined the conversation and will answer you here.",
+        "zh": "客服同事已加入对话，会在这里回复您。",
+    },
+    "handoff_closed": {
+        "en": "The conversation with our colleague is closed; the assistant is back to help you.",
+        "zh": "人工对话已结束，智能助手继续为您服务。",
+    },
+}
+
+
+_HANDOFF_NOTICE_KINDS = {
+    events.HandoffRequested: "handoff_opened",
+    events.HandoffJoined: "handoff_joined",
+    events.HandoffClosed: "handoff_closed",
+}
+
+
+def _handoff_notice(
+    event: events.HandoffRequested | events.HandoffJoined | events.HandoffClosed,
+) -> Notification:
+    kind = _HANDOFF_NOTICE_KINDS[type(event)]
+    return Notification(
+        Role.CUSTOMER,
+        kind,
+        None,
+        event.customer_id,
+        _HANDOFF_NOTICES[kind],
+        # No staff login name: the customer sees this event, and names sign in to the API.
+        {"ticket_id": event.ticket_id, "conversation_id": event.conversation_id},
+    )

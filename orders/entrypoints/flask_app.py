@@ -16,6 +16,7 @@ from orders.entrypoints.http import (
     audit,
     auth,
     carriers,
+    chat,
     handoffs,
     imports,
     invoices,
@@ -45,6 +46,7 @@ def refuse_control_characters_in_the_path() -> None:
 RESOURCES = (
     service,
     auth,
+    chat,
     order_routes,
     invoices,
     audit,

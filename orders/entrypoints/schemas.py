@@ -280,6 +280,9 @@ class HandoffOut(BaseModel):
     created_at: datetime
     closed_at: datetime | None
     closed_by: str | None
+    joined_at: datetime | None = None  # when the first staff member took the ticket
+    joined_by: str | None = None
+    unread: int = 0  # what the customer wrote during the handoff that no staff member has read
 
 
 class HandoffClosedOut(HandoffOut):
@@ -338,6 +341,46 @@ class HandoffConversationOut(BaseModel):
     available: bool  # the assistant's side could be read and may be shown
     withheld: bool  # it could be read, but is not the ticket's customer's conversation
     items: list[ConversationMessageOut]
+
+
+class HandoffMessageIn(Strict):
+    message: str = Field(min_length=1, max_length=2000)
+
+
+class HandoffMessageOut(BaseModel):
+    id: int
+    ticket_id: int
+    at: datetime
+    text: str
+
+
+class ChatHistoryQuery(Strict):
+    conversation_id: str = Field(min_length=1, max_length=128)
+
+
+class ChatButtonOut(BaseModel):
+    title: str
+    payload: str
+
+
+class ChatMessageOut(BaseModel):
+    speaker: Literal["customer", "bot"]
+    text: str
+    at: datetime
+    buttons: list[ChatButtonOut] = []
+
+
+class ChatHandoffOut(BaseModel):
+    ticket_id: int
+    joined: bool  # a staff member has taken the ticket
+
+
+class ChatHistoryOut(BaseModel):
+    conversation_id: str
+    messages: list[ChatMessageOut]  # oldest first
+    notifications: list[NotificationOut]  # what the hub pushed to the customer meanwhile, oldest first
+    last_event_id: int | None  # the newest of them: the page's hub goes on after it
+    handoff: ChatHandoffOut | None  # the conversation's open ticket, if any
 
 
 class HandoffReplyIn(Strict):

@@ -52,7 +52,10 @@ def conversation(
     transcript = conversations.transcript(ticket["conversation_id"]) if conversations else None
     withheld = transcript is not None and not belongs_to_ticket(transcript, ticket, owns)
     messages = None if transcript is None or withheld else transcript.messages
-    items = sorted((messages or []) + views.staff_answers(engine, ticket), key=lambda m: m["at"])
+    items = sorted(
+        (messages or []) + views.handoff_messages(uow, [ticket_id]) + views.staff_answers(engine, ticket),
+        key=lambda m: m["at"],
+    )
     return Conversation(ticket_id, messages is not None, withheld, items)
 
 

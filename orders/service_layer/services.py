@@ -15,7 +15,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from orders.adapters.repositories import OrderQuery
 from orders.clock import utcnow
 from orders.domain import events
-from orders.domain.access import SETTLEMENT_ROLES, Actor, Role, can_see, check_permitted, check_staff
+from orders.domain.access import (
+    SETTLEMENT_ROLES,
+    Actor,
+    NotPermitted,
+    Role,
+    can_see,
+    check_permitted,
+    check_staff,
+)
 from orders.domain.carriers import Carriers
 from orders.domain.errors import DomainError
 from orders.domain.model import Action, Order
@@ -103,6 +111,10 @@ def _audit_entry(event: events.Event) -> dict[str, Any] | None:
             return {"action": "settlement_run", "to_value": f"{event.orders} orders"}
         case events.HandoffRequested():
             return {"action": "open_handoff", "to_value": f"ticket {event.ticket_id}"}
+        case events.HandoffJoined():
+            return {"action": "join_handoff", "to_value": f"ticket {event.ticket_id}"}
+        case events.HandoffClosed():
+            return {"action": "close_handoff", "to_value": f"ticket {event.ticket_id}"}
     return None
 
 
@@ -324,16 +336,6 @@ def open_handoff(
     return ticket_id
 
 
-def close_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, actor: Actor) -> dict[str, Any] | None:
-    """Close an open ticket; returns it as closed, or None when there is no open ticket of that id."""
-    check_staff(actor)
-    with uow:
-        if not uow.handoffs.close(ticket_id, actor.name, utcnow()):
-            return None
-        uow.commit()
-        return uow.handoffs.get(ticket_id)
-
-
 class HandoffNotFound(Exception):
     def __init__(self, ticket_id: int) -> None:
         super().__init__(f"No handoff ticket #{ticket_id}.")
@@ -350,6 +352,86 @@ class HandoffClosed(DomainError):
     code = "handoff_closed"
 
 
+def close_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, actor: Actor) -> dict[str, Any] | None:
+    """Close an open ticket and tell its customer the assistant is back; returns it as closed, or None
+    when there is no open ticket of that id."""
+    check_staff(actor)
+    now = utcnow()
+    with uow:
+        if not uow.handoffs.close(ticket_id, actor.name, now):
+            return None
+        ticket = uow.handoffs.get(ticket_id)
+        closed = events.HandoffClosed(ticket_id, ticket["conversation_id"], ticket["customer_id"])
+        record_events(uow, [closed], actor, now)
+        uow.commit()
+        return ticket
+
+
+def _open_ticket(uow: SqlAlchemyUnitOfWork, ticket_id: int) -> dict[str, Any]:
+    ticket = uow.handoffs.get(ticket_id)
+    if ticket is None:
+        raise HandoffNotFound(ticket_id)
+    if ticket["status"] != "open":
+        raise HandoffClosed(f"Ticket #{ticket_id} is closed: open a new one to answer.")
+    return ticket
+
+
+def _join(uow: SqlAlchemyUnitOfWork, ticket: dict[str, Any], actor: Actor, now: datetime) -> None:
+    """The first staff member to take the ticket: its customer is told a person is there."""
+    if uow.handoffs.join(ticket["id"], actor.name, now):
+        joined = events.HandoffJoined(ticket["id"], ticket["conversation_id"], ticket["customer_id"])
+        record_events(uow, [joined], actor, now)
+
+
+def join_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, actor: Actor) -> dict[str, Any]:
+    """A staff member opens the ticket to handle it: joined (once, for the customer to see) and read."""
+    check_staff(actor)
+    now = utcnow()
+    with uow:
+        _join(uow, _open_ticket(uow, ticket_id), actor, now)
+        uow.handoffs.mark_read(ticket_id)
+        uow.commit()
+        return uow.handoffs.get(ticket_id)
+
+
+def read_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, actor: Actor) -> dict[str, Any]:
+    """Staff have seen what the ticket's customer wrote so far (closed tickets too)."""
+    check_staff(actor)
+    with uow:
+        if uow.handoffs.get(ticket_id) is None:
+            raise HandoffNotFound(ticket_id)
+        uow.handoffs.mark_read(ticket_id)
+        uow.commit()
+        return uow.handoffs.get(ticket_id)
+
+
+def write_to_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, text: str, actor: Actor) -> dict[str, Any]:
+    """The ticket's customer writes to staff while the ticket is open: stored, and pushed to the
+    consoles at once (the bot is paused meanwhile). Another customer's ticket is one that does not
+    exist. Returns {"id", "ticket_id", "at", "text"}."""
+    if actor.role is not Role.CUSTOMER:
+        raise NotPermitted("Only the ticket's customer writes to it; staff answer it.")
+    text = text.strip()
+    if not text:
+        raise DomainError("The message is empty.")
+    now = utcnow()
+    with uow:
+        ticket = uow.handoffs.get(ticket_id)
+        if ticket is None or ticket["customer_id"] != actor.customer_id:
+            raise HandoffNotFound(ticket_id)
+        if ticket["status"] != "open":
+            raise HandoffClosed(
+                f"Ticket #{ticket_id} is closed: the assistant answers this conversation again."
+            )
+        message_id = uow.handoffs.add_message(ticket_id, text, now)
+        received = events.HandoffMessageReceived(
+            ticket_id, ticket["conversation_id"], actor.customer_id, text
+        )
+        record_events(uow, [received], actor, now)
+        uow.commit()
+    return {"id": message_id, "ticket_id": ticket_id, "at": now, "text": text}
+
+
 def reply_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, text: str, actor: Actor) -> str:
     """Staff answer a handoff ticket: one outbox row for that ticket's customer only (the hub pushes it
     to their chat widget) and an audit record, in one transaction. Returns the customer's id."""
@@ -359,11 +441,7 @@ def reply_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, text: str, actor: A
         raise DomainError("The answer is empty.")
     now = utcnow()
     with uow:
-        ticket = uow.handoffs.get(ticket_id)
-        if ticket is None:
-            raise HandoffNotFound(ticket_id)
-        if ticket["status"] != "open":
-            raise HandoffClosed(f"Ticket #{ticket_id} is closed: open a new one to answer.")
+        ticket = _open_ticket(uow, ticket_id)
         if not ticket["customer_id"]:
             raise HandoffUnreachable(
                 f"Ticket #{ticket_id} came from a visitor who did not sign in: "
@@ -378,6 +456,8 @@ def reply_handoff(uow: SqlAlchemyUnitOfWork, ticket_id: int, text: str, actor: A
             # No staff login name: the customer sees this event, and names sign in to the API.
             {"ticket_id": ticket_id, "conversation_id": ticket["conversation_id"]},
         )
+        _join(uow, ticket, actor, now)  # an answer is a person joining, if nobody had yet
+        uow.handoffs.mark_read(ticket_id)  # whoever answers has read what came before
         uow.outbox.add(notification, now)
         uow.audit.add(
             at=now,

@@ -13,6 +13,7 @@ from orders.adapters.orm import (
     outbox,
 )
 from orders.adapters.repositories.rows import as_dict
+from orders.domain.access import Role
 from orders.domain.notifications import Notification
 
 
@@ -45,3 +46,17 @@ class OutboxRepository:
             statement = statement.where(outbox.c.customer_id == customer_id)
         rows = self.session.execute(statement.order_by(outbox.c.id).limit(limit))
         return [as_dict(r) for r in rows]
+
+    def customer_since(self, customer_id: str, since: datetime, limit: int) -> list[dict[str, Any]]:
+        """A customer's notifications written at or after ``since``, oldest first (the last ``limit``)."""
+        rows = self.session.execute(
+            select(outbox)
+            .where(
+                outbox.c.recipient_role == Role.CUSTOMER.value,
+                outbox.c.customer_id == customer_id,
+                outbox.c.created_at >= since,
+            )
+            .order_by(outbox.c.id.desc())
+            .limit(limit)
+        ).all()
+        return [as_dict(r) for r in reversed(rows)]

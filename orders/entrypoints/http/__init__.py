@@ -6,5 +6,5 @@ turn a request into a call of the service layer and shape the answer (see ``app.
 - ``idempotency``: the ``Idempotency-Key`` replay for POSTs;
 - ``serializers``: orders, invoices, audit entries and notifications as JSON;
 - the resources: ``service`` (health, OpenAPI), ``auth``, ``orders``, ``invoices``, ``audit``,
-  ``notifications``, ``settlements``, ``imports``, ``carriers``, ``handoffs``, ``users``, ``stats``.
+  ``notifications``, ``settlements``, ``imports``, ``carriers``, ``handoffs``, ``chat``, ``users``, ``stats``.
 """

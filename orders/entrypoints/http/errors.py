@@ -17,6 +17,7 @@ from orders.entrypoints.auth import Unauthenticated
 from orders.entrypoints.observability import SIGNIN_THROTTLED
 from orders.entrypoints.openapi import RequestInvalid
 from orders.service_layer import services
+from orders.service_layer.chat_history import ConversationUnavailable
 from orders.service_layer.signin_throttle import SigninThrottled
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,18 @@ def stale(exc: services.VersionMismatch):
     return error(412, "version_mismatch", str(exc), current_version=exc.current_version)
 
 
+def no_ticket(exc: services.HandoffNotFound):
+    return error(404, "ticket_not_found", str(exc))
+
+
+def ticket_closed(exc: services.HandoffClosed):
+    return error(409, exc.code, str(exc))
+
+
+def unavailable(exc: DomainError):
+    return error(503, exc.code, str(exc))
+
+
 def refused(exc: DomainError):
     return error(422, exc.code, str(exc))
 
@@ -106,6 +119,9 @@ HANDLERS = (
     (IllegalTransition, illegal),
     (services.ConcurrentUpdate, concurrent),
     (services.VersionMismatch, stale),
+    (services.HandoffNotFound, no_ticket),
+    (services.HandoffClosed, ticket_closed),
+    (ConversationUnavailable, unavailable),
     (DomainError, refused),
     (SigninThrottled, throttled),
     (Exception, unexpected),

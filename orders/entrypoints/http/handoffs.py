@@ -1,5 +1,6 @@
-"""Handoff tickets: opened by the assistant (or a signed-in user), listed, read and answered in the
-console, closed (which hands the conversation back to the bot)."""
+"""Handoff tickets: opened by the assistant (or a signed-in user), listed, joined, read and answered in
+the console, written to by their customer meanwhile, closed (which hands the conversation back to the
+bot)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def open_handoff(body: schemas.HandoffIn):
     ticket_id = services.open_handoff(
         new_uow(), body.conversation_id, body.channel, body.message, body.language, who
     )
-    response = jsonify(iso(views.handoff(new_uow(), ticket_id)))
+    response = jsonify(_ticket_json(views.handoff(new_uow(), ticket_id)))
     response.status_code = 201
     return response
 
@@ -44,7 +45,8 @@ def open_handoff(body: schemas.HandoffIn):
     responses={200: ("tickets", schemas.HandoffList), 403: ("not allowed", ERROR), **COMMON},
 )
 def list_handoffs(query: schemas.HandoffQuery):
-    return jsonify({"items": [iso(r) for r in views.handoffs(new_uow(), actor(), query.status, query.limit)]})
+    tickets = views.handoffs(new_uow(), actor(), query.status, query.limit)
+    return jsonify({"items": [_ticket_json(r) for r in tickets]})
 
 
 @routes.operation(
@@ -66,7 +68,65 @@ def close_handoff(ticket_id: int):
     if closed is None:
         return error(404, "ticket_not_found", f"No open ticket #{ticket_id}.")
     ticket, resumed = closed
-    return jsonify({**iso(ticket), "bot_resumed": resumed})
+    return jsonify({**_ticket_json(ticket), "bot_resumed": resumed})
+
+
+def _ticket_json(ticket: dict) -> dict:
+    return iso({k: v for k, v in ticket.items() if k != "read_through"})
+
+
+@routes.operation(
+    "/api/v1/handoffs/<int:ticket_id>/join",
+    "POST",
+    summary="Take a ticket: its customer is told a colleague has joined (once); marks it read",
+    tag="handoffs",
+    responses={
+        200: ("the ticket", schemas.HandoffOut),
+        403: ("not allowed", ERROR),
+        404: ("no such ticket", ERROR),
+        409: ("the ticket is closed", ERROR),
+        **COMMON,
+    },
+)
+def join_handoff(ticket_id: int):
+    return jsonify(_ticket_json(services.join_handoff(new_uow(), ticket_id, actor())))
+
+
+@routes.operation(
+    "/api/v1/handoffs/<int:ticket_id>/read",
+    "POST",
+    summary="Mark what the ticket's customer wrote so far as read",
+    tag="handoffs",
+    responses={
+        200: ("the ticket", schemas.HandoffOut),
+        403: ("not allowed", ERROR),
+        404: ("no such ticket", ERROR),
+        **COMMON,
+    },
+)
+def read_handoff(ticket_id: int):
+    return jsonify(_ticket_json(services.read_handoff(new_uow(), ticket_id, actor())))
+
+
+@routes.operation(
+    "/api/v1/handoffs/<int:ticket_id>/messages",
+    "POST",
+    summary="The ticket's customer writes to staff (the chat page, while a person handles the chat)",
+    tag="handoffs",
+    body=schemas.HandoffMessageIn,
+    responses={
+        201: ("stored and pushed to the consoles", schemas.HandoffMessageOut),
+        403: ("not the ticket's customer", ERROR),
+        404: ("no such ticket of the caller's", ERROR),
+        409: ("the ticket is closed: the assistant answers again", ERROR),
+        **COMMON,
+    },
+)
+def write_to_handoff(ticket_id: int, body: schemas.HandoffMessageIn):
+    written = services.write_to_handoff(new_uow(), ticket_id, body.message, actor())
+    response = jsonify(iso(written))
+    response.status_code = 201
+    return response
 
 
 @routes.operation(
@@ -109,12 +169,7 @@ def handoff_conversation(ticket_id: int):
     },
 )
 def handoff_reply(ticket_id: int, body: schemas.HandoffReplyIn):
-    try:
-        customer_id = services.reply_handoff(new_uow(), ticket_id, body.message, actor())
-    except services.HandoffNotFound as missing:
-        return error(404, "ticket_not_found", str(missing))
-    except services.HandoffClosed as closed:
-        return error(409, closed.code, str(closed))
+    customer_id = services.reply_handoff(new_uow(), ticket_id, body.message, actor())
     response = jsonify({"ticket_id": ticket_id, "customer_id": customer_id, "message": body.message})
     response.status_code = 201
     return response

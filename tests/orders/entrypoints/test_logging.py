@@ -76,7 +76,9 @@ def test_the_request_id_is_echoed_and_in_the_json_lines_of_its_request(json_serv
 
 def test_an_unhandled_error_is_logged_with_its_traceback_and_request_id(json_server, engine):
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE handoffs"))  # the next handoff query fails in the database
+        # The next handoff query fails in the database (its messages first: they refer to it).
+        connection.execute(text("DROP TABLE handoff_messages"))
+        connection.execute(text("DROP TABLE handoffs"))
     with JsonLines() as logs:
         answer = json_server.as_(Role.OPERATIONS).get(
             f"{json_server.url}/api/v1/handoffs", headers={"X-Request-ID": "broken-1"}
