@@ -31,4 +31,8 @@ def open_order(page, order_id: str) -> None:
 
 
 def stored_token(page, key: str) -> str:
-    return page.evaluate(f"JSON.parse(sessionStorage.getItem('{key}')).token")
+    """The token a page keeps: the chat page in localStorage (shared by its tabs), the console in
+    sessionStorage."""
+    return page.evaluate(
+        f"JSON.parse(localStorage.getItem('{key}') || sessionStorage.getItem('{key}')).token"
+    )

@@ -338,7 +338,7 @@ def test_a_customer_cannot_see_another_customers_order(order_service, person):
     page.fill("#signin-contact", "li.na@example.cn")
     page.click("#signin-form button[type=submit]")
     assert "do not match" in page.wait_for_selector("#signin-error:visible").inner_text()
-    assert page.evaluate("sessionStorage.getItem('orderbot.customer')") is None
+    assert page.evaluate("localStorage.getItem('orderbot.customer')") is None
 
     customer_signs_in(page, order_service.url, "SO-1003", "li.na@example.cn")
     token = stored_token(page, "orderbot.customer")
@@ -458,16 +458,27 @@ def test_the_widget_catches_up_on_what_happened_while_it_was_away(order_service,
     assert_clean(customer)
 
 
-def test_an_expired_sign_in_starts_afresh_with_a_conversation_of_its_own(order_service, person):
+def test_an_expired_sign_in_starts_afresh_and_the_next_customer_gets_a_conversation_of_their_own(
+    order_service, person
+):
     customer = person()
-    customer_signs_in(customer.page, order_service.url, "SO-1018", "noah.brown@example.com")
-    customer.page.evaluate("sessionStorage.setItem('orderbot.rasa-session', 'previous-conversation')")
-    customer.page.evaluate(
-        "const s = JSON.parse(sessionStorage.getItem('orderbot.customer'));"
-        "s.expiresAt = Date.now() - 1000; sessionStorage.setItem('orderbot.customer', JSON.stringify(s));"
+    page = customer.page
+    customer_signs_in(page, order_service.url, "SO-1018", "noah.brown@example.com")
+    subject = page.evaluate("JSON.parse(localStorage.getItem('orderbot.customer')).subject")
+    page.evaluate(f"localStorage.setItem('orderbot.conversation.{subject}', 'previous-conversation')")
+    page.evaluate(
+        "const s = JSON.parse(localStorage.getItem('orderbot.customer'));"
+        "s.expiresAt = Date.now() - 1000; localStorage.setItem('orderbot.customer', JSON.stringify(s));"
     )
-    customer.page.reload()
-    customer.page.wait_for_selector("#signin-form:not([hidden])")
-    # The next person in this tab must not continue the previous customer's conversation.
-    assert customer.page.evaluate("sessionStorage.getItem('orderbot.rasa-session')") is None
+    page.reload()
+    page.wait_for_selector("#signin-form:not([hidden])")
+    # The next person at this browser signs in: they never continue the previous customer's
+    # conversation (conversations are kept per customer, and the order service gives one back only to
+    # the customer it belongs to).
+    customer_signs_in(page, order_service.url, "SO-1002", "emily.carter@example.com")
+    assert page.evaluate("JSON.parse(localStorage.getItem('orderbot.customer')).subject") != subject
+    assert not [url for url in customer.urls if "previous-conversation" in url]
+    assert [m.strip() for m in page.locator("#messages li .msg-text").all_inner_texts()] == [
+        "Hello! Ask me where your order is, for its invoice, or for a person."
+    ]
     assert_clean(customer)

@@ -1,41 +1,64 @@
 // The customer chat page: sign in with an order number and e-mail or phone, talk to Rasa over socket.io
 // (the token rides in customData, never in a URL), and show live notifications from the order hub.
+//
+// The sign-in and the conversation's id are kept in localStorage, so that a reload or a new tab goes on
+// with the same conversation: the order service gives it back (GET /api/v1/me/conversation, read from
+// Rasa's tracker, only ever the signed-in customer's own). While a person handles a handoff ticket the
+// bot is paused, so what the customer writes goes to the order service, which pushes it to the console.
+// Nothing typed is lost while the assistant cannot be reached: it waits in this tab and is sent, in
+// order, when the connection is back.
 
 import { io } from "/vendor/socket.io.esm.min.js";
 import { api, ApiError } from "./api.js";
 import { byId, el, meta, show } from "./dom.js";
 import { startPageHub } from "./hub.js";
-import { mountLanguageSwitch, onLanguageChange, pick, t, tooManyAttempts, translatePage } from "./i18n.js";
+import {
+  currentLanguage,
+  mountLanguageSwitch,
+  onLanguageChange,
+  pick,
+  t,
+  tooManyAttempts,
+  translatePage,
+} from "./i18n.js";
 
 const SIGN_IN_KEY = "orderbot.customer";
-const SESSION_KEY = "orderbot.rasa-session";
+const conversationKey = (subject) => `orderbot.conversation.${subject}`;
+const unsentKey = (subject) => `orderbot.unsent.${subject}`;
+// Longer than a reply phrased by a slow model takes (the action server waits up to 20 s for it).
+const ANSWER_WITHIN_MS = 45000;
 
 const page = {
   signinForm: byId("signin-form"),
   signinError: byId("signin-error"),
   conversation: byId("conversation"),
   signedInAs: byId("signed-in-as"),
+  log: byId("message-log"), // the scrolling region screen readers follow
   messages: byId("messages"),
+  starters: byId("starters"),
   composer: byId("composer"),
   composerText: byId("composer-text"),
   botStatus: byId("bot-status"),
   hubStatus: byId("hub-status"),
+  offline: byId("offline-banner"),
 };
 
 let signIn = readSignIn(); // {token, orderId, subject, expiresAt}
 let bot = null; // socket.io connection to Rasa
 let hub = null;
-// A conversation belongs to one sign-in: without one (none yet, or expired), the next customer in
-// this tab starts a conversation of their own.
-if (!signIn) sessionStorage.removeItem(SESSION_KEY);
-let sessionId = sessionStorage.getItem(SESSION_KEY);
+let sessionId = null;
 let sessionReady = false;
+let unreachable = false; // a connection attempt failed or was lost: the banner says so (not while connecting)
 let botState = ["chat.bot.connecting"];
 let hubState = ["hub.connecting"];
+let handoff = null; // {ticketId, joined}: a person handles this conversation, the bot is paused
+let outgoing = []; // messages not yet answered or delivered: {id, text, shown, state, node, timer}
+let typing = null;
+const shownEvents = new Set(); // outbox ids already on screen (a replay or a restore may bring them again)
 
 function readSignIn() {
   try {
-    const stored = JSON.parse(sessionStorage.getItem(SIGN_IN_KEY) || "null");
+    const stored = JSON.parse(localStorage.getItem(SIGN_IN_KEY) || "null");
     return stored && stored.token && stored.expiresAt > Date.now() ? stored : null;
   } catch {
     return null;
@@ -62,16 +85,43 @@ function withLinks(node, text) {
   return node;
 }
 
-function addMessage(kind, text, { label, time, buttons } = {}) {
-  const item = el("li", { class: `msg msg-${kind}`, attrs: { "data-kind": kind } });
-  if (label) item.append(el("span", { class: "msg-label", text: label }));
+function clockTime(time) {
+  const date = new Date(time);
+  const locale = currentLanguage() === "zh" ? "zh-CN" : "en-US";
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return date.toLocaleString(locale, {
+    ...(sameDay ? {} : { month: "short", day: "numeric" }),
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}
+
+const SPEAKERS = {
+  user: "chat.speaker.you",
+  bot: "chat.speaker.bot",
+  staff: "chat.staff",
+  notice: "chat.notice",
+  error: "chat.notice",
+};
+
+/** One message: who said it (read out by screen readers; shown for staff and updates), what, when. */
+function addMessage(kind, text, { time, buttons } = {}) {
+  const at = time ? new Date(time) : new Date();
+  const item = el("li", { class: `msg msg-${kind}`, attrs: { "data-kind": kind, "data-at": at.toISOString() } });
+  const visibleLabel = kind === "staff" || kind === "notice";
+  item.append(
+    el("span", {
+      class: visibleLabel ? "msg-label" : "msg-label visually-hidden",
+      text: t(SPEAKERS[kind]),
+      attrs: { "data-speaker": SPEAKERS[kind] },
+    }),
+  );
   item.append(withLinks(el("span", { class: "msg-text" }), text));
-  if (time)
-    item.append(
-      el("time", { class: "msg-time", text: new Date(time).toLocaleTimeString(), attrs: { datetime: time } }),
-    );
+  item.append(
+    el("time", { class: "msg-time", text: clockTime(at), attrs: { datetime: at.toISOString() } }),
+  );
   if (buttons && buttons.length) {
-    const row = el("div", { class: "msg-buttons" });
+    const row = el("div", { class: "msg-buttons", attrs: { role: "group" } });
     for (const button of buttons) {
       row.append(
         el("button", {
@@ -83,51 +133,68 @@ function addMessage(kind, text, { label, time, buttons } = {}) {
     }
     item.append(row);
   }
-  page.messages.append(item);
-  page.messages.scrollTop = page.messages.scrollHeight;
+  page.messages.insertBefore(item, typing && typing.parentNode === page.messages ? typing : null);
+  page.log.scrollTop = page.log.scrollHeight;
+  if (kind !== "notice" && kind !== "error") show(page.starters, false); // the talk has begun
   return item;
 }
 
-function renderStatus() {
-  page.botStatus.textContent = t(...botState);
-  page.hubStatus.textContent = t(...hubState);
+function relabel() {
+  for (const node of page.messages.querySelectorAll("[data-speaker]")) node.textContent = t(node.dataset.speaker);
+  for (const node of page.messages.querySelectorAll("time.msg-time"))
+    node.textContent = clockTime(node.getAttribute("datetime"));
+  for (const message of outgoing) markState(message, message.state);
 }
 
-// --- Rasa over socket.io ------------------------------------------------------------------------------
+function renderStatus() {
+  const status = handoff
+    ? [handoff.joined ? "chat.handoff.joined" : "chat.handoff.waiting", { ticket: handoff.ticketId }]
+    : botState;
+  page.botStatus.textContent = t(...status);
+  page.hubStatus.textContent = t(...hubState);
+  show(page.offline, !handoff && unreachable && !sessionReady);
+}
 
-function connectBot() {
-  const rasaUrl = meta("orderbot-rasa-url");
-  // WebSocket only: no long-polling, so no cross-origin HTTP requests to Rasa are needed.
-  bot = io(rasaUrl, { path: "/socket.io", transports: ["websocket"], reconnectionDelayMax: 10000 });
-  bot.on("connect", () => {
-    sessionReady = false;
-    bot.emit("session_request", { session_id: sessionId });
-  });
-  bot.on("session_confirm", (confirmed) => {
-    sessionId = typeof confirmed === "string" ? confirmed : confirmed?.session_id || sessionId;
-    sessionStorage.setItem(SESSION_KEY, sessionId);
-    sessionReady = true;
-    botState = ["chat.bot.online"];
-    renderStatus();
-  });
-  bot.on("bot_uttered", (message) => {
-    if (message.error) {
-      addMessage("error", t("chat.bot_error", { text: message.text || "" }));
-      return;
-    }
-    const buttons = message.quick_replies || message.buttons || [];
-    if (message.text) addMessage("bot", message.text, { buttons });
-    else if (message.attachment?.payload?.src) addMessage("bot", message.attachment.payload.src);
-  });
-  bot.on("connect_error", () => {
-    botState = ["chat.bot.offline"];
-    renderStatus();
-  });
-  bot.on("disconnect", () => {
-    sessionReady = false;
-    botState = ["chat.bot.offline"];
-    renderStatus();
-  });
+function showTyping(on) {
+  if (on && !typing) {
+    typing = el(
+      "li",
+      { class: "msg msg-typing", attrs: { "aria-label": t("chat.typing") } },
+      el("span", { class: "visually-hidden", text: t("chat.typing") }),
+      el("span", { class: "dots", attrs: { "aria-hidden": "true" } }, el("i"), el("i"), el("i")),
+    );
+    page.messages.append(typing);
+    page.log.scrollTop = page.log.scrollHeight;
+  } else if (!on && typing) {
+    typing.remove();
+    typing = null;
+  }
+}
+
+// --- what the customer sends: queued, sending, sent, failed -----------------------------------------
+
+function markState(message, state) {
+  message.state = state;
+  const holder = message.node.querySelector(".msg-state");
+  holder.replaceChildren(el("span", { text: t(`chat.state.${state}`) }));
+  holder.dataset.state = state;
+  if (state === "failed" || state === "unanswered") {
+    holder.append(
+      el("button", {
+        class: "link retry",
+        text: t("chat.retry"),
+        attrs: { type: "button" },
+        on: { click: () => deliver(message) },
+      }),
+    );
+  }
+  saveUnsent();
+}
+
+function saveUnsent() {
+  if (!signIn) return;
+  const waiting = outgoing.filter((m) => m.state === "queued").map(({ id, text, shown }) => ({ id, text, shown }));
+  sessionStorage.setItem(unsentKey(signIn.subject), JSON.stringify(waiting));
 }
 
 function say(text, shown = text) {
@@ -138,32 +205,232 @@ function say(text, shown = text) {
     show(page.signinError, true);
     return false;
   }
-  if (!signIn || !bot || !sessionReady) return false;
-  addMessage("user", shown);
-  bot.emit("user_uttered", { message: text, session_id: sessionId, customData: { token: signIn.token } });
+  if (!signIn) return false;
+  const message = { id: crypto.randomUUID(), text, shown, state: "queued" };
+  message.node = addMessage("user", shown);
+  message.node.append(el("span", { class: "msg-state", attrs: { "aria-live": "off" } }));
+  outgoing.push(message);
+  deliver(message);
   return true;
+}
+
+function deliver(message) {
+  clearTimeout(message.timer);
+  if (handoff) {
+    toStaff(message, handoff.ticketId);
+    return;
+  }
+  if (!bot || !sessionReady) {
+    markState(message, "queued"); // sent by flushQueued() when the assistant is reachable again
+    return;
+  }
+  markState(message, "sending");
+  showTyping(true);
+  bot.emit("user_uttered", {
+    message: message.text,
+    session_id: sessionId,
+    customData: { token: signIn.token },
+  });
+  message.timer = setTimeout(() => {
+    if (message.state === "sending") {
+      markState(message, "unanswered");
+      showTyping(false);
+    }
+  }, ANSWER_WITHIN_MS);
+}
+
+async function toStaff(message, ticketId) {
+  markState(message, "sending");
+  try {
+    await api(`/api/v1/handoffs/${ticketId}/messages`, {
+      method: "POST",
+      token: signIn.token,
+      body: { message: message.text },
+      headers: { "Idempotency-Key": message.id }, // a retry after a lost answer is not a second message
+    });
+    markState(message, "sent");
+    forget(message);
+  } catch (problem) {
+    if (problem instanceof ApiError && (problem.status === 409 || problem.status === 404)) {
+      // The ticket was closed meanwhile: the assistant answers this conversation again.
+      endHandoff();
+      deliver(message);
+      return;
+    }
+    markState(message, "failed");
+  }
+}
+
+function forget(message) {
+  clearTimeout(message.timer);
+  outgoing = outgoing.filter((m) => m !== message);
+  saveUnsent();
+}
+
+function flushQueued() {
+  for (const message of outgoing.filter((m) => m.state === "queued")) deliver(message);
+}
+
+/** The bot answered: what was being sent has arrived. */
+function answered() {
+  showTyping(false);
+  for (const message of outgoing.filter((m) => m.state === "sending" || m.state === "unanswered")) {
+    markState(message, "sent");
+    forget(message);
+  }
+}
+
+function restoreUnsent() {
+  let waiting = [];
+  try {
+    waiting = JSON.parse(sessionStorage.getItem(unsentKey(signIn.subject)) || "[]");
+  } catch {
+    waiting = [];
+  }
+  for (const { id, text, shown } of waiting) {
+    const message = { id, text, shown, state: "queued" };
+    message.node = addMessage("user", shown);
+    message.node.append(el("span", { class: "msg-state", attrs: { "aria-live": "off" } }));
+    outgoing.push(message);
+    markState(message, "queued");
+  }
+}
+
+// --- Rasa over socket.io ------------------------------------------------------------------------------
+
+function connectBot() {
+  const rasaUrl = meta("orderbot-rasa-url");
+  // WebSocket only: no long-polling, so no cross-origin HTTP requests to Rasa are needed.
+  bot = io(rasaUrl, { path: "/socket.io", transports: ["websocket"], reconnectionDelayMax: 5000 });
+  bot.on("connect", () => {
+    sessionReady = false;
+    bot.emit("session_request", { session_id: sessionId });
+  });
+  bot.on("session_confirm", (confirmed) => {
+    sessionId = typeof confirmed === "string" ? confirmed : confirmed?.session_id || sessionId;
+    localStorage.setItem(conversationKey(signIn.subject), sessionId);
+    sessionReady = true;
+    unreachable = false;
+    botState = ["chat.bot.online"];
+    renderStatus();
+    flushQueued();
+  });
+  bot.on("bot_uttered", (message) => {
+    answered();
+    if (message.error) {
+      addMessage("error", t("chat.bot_error", { text: message.text || "" }));
+      return;
+    }
+    const buttons = message.quick_replies || message.buttons || [];
+    if (message.text) addMessage("bot", message.text, { buttons });
+    else if (message.attachment?.payload?.src) addMessage("bot", message.attachment.payload.src);
+  });
+  bot.on("connect_error", () => {
+    sessionReady = false;
+    unreachable = true;
+    botState = ["chat.bot.offline"];
+    renderStatus();
+  });
+  bot.on("disconnect", () => {
+    sessionReady = false;
+    unreachable = true;
+    botState = ["chat.bot.offline"];
+    showTyping(false);
+    renderStatus();
+  });
 }
 
 // --- notifications from the order hub -----------------------------------------------------------------
 
-function showNotification(event) {
-  if (event.event_type === "handoff_reply") {
-    addMessage("staff", pick(event.message), { label: t("chat.staff"), time: event.time });
-  } else {
-    addMessage("notice", pick(event.message), { label: t("chat.notice"), time: event.time });
+function ours(event) {
+  const conversation = event.data?.conversation_id;
+  return !conversation || conversation === sessionId;
+}
+
+function endHandoff() {
+  handoff = null;
+  renderStatus();
+}
+
+function showNotification(event, { restoring = false } = {}) {
+  if (typeof event.id === "number") {
+    if (shownEvents.has(event.id)) return;
+    shownEvents.add(event.id);
   }
+  const time = event.time || event.created_at;
+  switch (event.event_type) {
+    case "handoff_opened": // the assistant has just said which ticket: the status line says the rest
+      if (ours(event) && !restoring) handoff = { ticketId: event.data.ticket_id, joined: false };
+      break;
+    case "handoff_joined":
+      if (ours(event) && !restoring && handoff) handoff.joined = true;
+      addMessage("notice", pick(event.message), { time });
+      break;
+    case "handoff_closed":
+      if (ours(event) && !restoring && handoff?.ticketId === event.data.ticket_id) endHandoff();
+      addMessage("notice", pick(event.message), { time });
+      break;
+    case "handoff_reply":
+      addMessage("staff", pick(event.message), { time });
+      break;
+    default:
+      addMessage("notice", pick(event.message), { time });
+  }
+  renderStatus();
 }
 
 function startHub() {
   hub = startPageHub({
     token: signIn.token,
     subject: signIn.subject,
-    onEvent: showNotification,
+    onEvent: (event) => showNotification(event),
     onStatus: (status) => {
       hubState = status;
       renderStatus();
     },
   });
+}
+
+// --- the conversation so far --------------------------------------------------------------------------
+
+/** Put back what was said in this conversation (and what the customer was sent meanwhile). */
+async function restoreConversation() {
+  if (!sessionId) return;
+  let history;
+  try {
+    history = await api("/api/v1/me/conversation", {
+      token: signIn.token,
+      query: { conversation_id: sessionId },
+    });
+  } catch (problem) {
+    if (problem instanceof ApiError && problem.status === 404) {
+      // Not this customer's (or gone): a conversation of their own starts.
+      localStorage.removeItem(conversationKey(signIn.subject));
+      sessionId = null;
+    } else {
+      addMessage("notice", t("chat.history_unavailable"));
+    }
+    return;
+  }
+  const items = [
+    ...history.messages.map((m) => ({ at: m.at, message: m })),
+    ...history.notifications.map((n) => ({ at: n.created_at, event: n })),
+  ].sort((a, b) => new Date(a.at) - new Date(b.at));
+  for (const item of items) {
+    if (item.event) showNotification(item.event, { restoring: true });
+    else {
+      const { speaker, text, at, buttons } = item.message;
+      addMessage(speaker === "customer" ? "user" : "bot", text, { time: at, buttons });
+    }
+  }
+  handoff = history.handoff ? { ticketId: history.handoff.ticket_id, joined: history.handoff.joined } : null;
+  if (history.last_event_id !== null && hub === null) {
+    // The hub goes on after what the restore showed (a new tab has no last id of its own).
+    const key = `orderbot.hub-last.${signIn.subject}`;
+    const known = Number.parseInt(sessionStorage.getItem(key) || "", 10);
+    if (!Number.isFinite(known) || known < history.last_event_id) sessionStorage.setItem(key, String(history.last_event_id));
+  }
+  renderStatus();
 }
 
 // --- signing in and out -------------------------------------------------------------------------------
@@ -182,7 +449,7 @@ async function submitSignIn(event) {
       orderId: orderId.toUpperCase(),
       expiresAt: Date.now() + token.expires_in * 1000,
     };
-    sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify(signIn));
+    localStorage.setItem(SIGN_IN_KEY, JSON.stringify(signIn));
     startConversation();
   } catch (problem) {
     const throttled = problem instanceof ApiError && problem.status === 429;
@@ -192,11 +459,17 @@ async function submitSignIn(event) {
   }
 }
 
-function startConversation() {
+async function startConversation() {
   show(page.signinForm, false);
   show(page.conversation, true);
   page.signedInAs.textContent = t("chat.signed_in", { order: signIn.orderId });
-  if (!page.messages.children.length) addMessage("bot", t("chat.welcome"));
+  sessionId = localStorage.getItem(conversationKey(signIn.subject));
+  page.messages.replaceChildren();
+  addMessage("bot", t("chat.welcome"));
+  show(page.starters, true);
+  renderStatus();
+  await restoreConversation();
+  restoreUnsent();
   if (!bot) connectBot();
   startHub();
   renderStatus();
@@ -208,11 +481,22 @@ function signOut() {
   hub = null;
   bot?.disconnect();
   bot = null;
+  if (signIn) {
+    // Signing out on a shared computer: the next person must not get this conversation back.
+    localStorage.removeItem(conversationKey(signIn.subject));
+    sessionStorage.removeItem(unsentKey(signIn.subject));
+  }
   signIn = null;
-  sessionStorage.removeItem(SIGN_IN_KEY);
-  sessionStorage.removeItem(SESSION_KEY);
+  localStorage.removeItem(SIGN_IN_KEY);
   sessionId = null;
+  sessionReady = false;
+  unreachable = false;
+  handoff = null;
+  outgoing = [];
+  typing = null;
+  shownEvents.clear();
   page.messages.replaceChildren();
+  show(page.offline, false);
   show(page.conversation, false);
   show(page.signinForm, true);
 }
@@ -227,9 +511,17 @@ translatePage();
 mountLanguageSwitch(byId("language-switch"));
 onLanguageChange(() => {
   renderStatus();
+  relabel();
   if (signIn) page.signedInAs.textContent = t("chat.signed_in", { order: signIn.orderId });
 });
 page.signinForm.addEventListener("submit", submitSignIn);
 page.composer.addEventListener("submit", submitMessage);
 byId("signout").addEventListener("click", signOut);
+for (const starter of page.starters.querySelectorAll("[data-starter]")) {
+  starter.addEventListener("click", () => say(t(starter.dataset.starter)));
+}
+// Signed out in another tab: this one signs out too.
+window.addEventListener("storage", (event) => {
+  if (event.key === SIGN_IN_KEY && !event.newValue && signIn) signOut();
+});
 if (signIn) startConversation();

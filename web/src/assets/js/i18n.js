@@ -1,6 +1,6 @@
 // Chinese and English texts of both pages. The language follows the browser until the person picks one
-// with the switch (remembered in localStorage). Elements carry data-i18n="key" (text) or
-// data-i18n-placeholder="key"; code calls t("key", {name: value}).
+// with the switch (remembered in localStorage). Elements carry data-i18n="key" (text),
+// data-i18n-placeholder="key" or data-i18n-aria-label="key"; code calls t("key", {name: value}).
 
 import chatTexts from "./texts/chat.js";
 import commonTexts from "./texts/common.js";
@@ -69,6 +69,9 @@ export function translatePage(root = document) {
   for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   for (const node of root.querySelectorAll("[data-i18n-placeholder]")) {
     node.placeholder = t(node.dataset.i18nPlaceholder);
+  }
+  for (const node of root.querySelectorAll("[data-i18n-aria-label]")) {
+    node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
   }
   document.title = t(document.body.dataset.titleKey || "app.title");
 }
