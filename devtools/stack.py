@@ -12,8 +12,8 @@ Two profiles (``ORDERBOT_PROFILE``):
   through Redis; one action server and one LLM server. The databases are created when missing.
 
 Each process runs under its own honcho (the same Procfile entry, its own settings), so one of them can
-be killed and restarted alone (``Stack.kill``, ``Stack.restart``); `make run` still stops everything when
-any one of them stops.
+be stopped (``Stack.stop_process``, SIGTERM) or killed (``Stack.kill``, SIGKILL, as a crash) and started
+again alone (``Stack.start_process``); `make run` still stops everything when any one of them stops.
 """
 
 from __future__ import annotations
@@ -516,13 +516,59 @@ class Stack:
         self._join(run)
 
     def restart(self, name: str, timeout_s: float = 120.0) -> None:
-        """Start one process again (after kill()) and return once it is healthy."""
+        """Start one process again (after kill()) and return once it is healthy: ``start_process``."""
+        self.start_process(name, timeout_s)
+
+    def stop_process(self, name: str, timeout_s: float = 30.0) -> None:
+        """Stop one process as an operator would (SIGTERM to its honcho, which stops the program) and
+        return once it has exited and its port is free; the others run on, and this stop is no failure
+        (neither ``wait()`` nor ``stopped`` reports it). ``start_process`` starts it again."""
+        run = self.runs.get(name)
+        if run is None:
+            raise StackError(f"{name} is not running")
+        run.killed = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.honcho.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        try:
+            run.honcho.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self._kill_run(run)
+        self._join(run)
+        process = self.processes[name]
+        if not self._wait_port_free(process, max(1.0, deadline - time.monotonic())):
+            # Something of it lingers (a worker honcho did not reach): as stop() does, SIGKILL.
+            self._kill_run(run)
+            if not self._wait_port_free(process, 10.0):
+                raise StackError(
+                    f"{process.title} ({name}) was stopped but port {process.port(self.env)} is still in use"
+                )
+
+    def start_process(self, name: str, timeout_s: float = 120.0) -> None:
+        """Start one process again (after ``stop_process`` or ``kill``) on its own port and return once it
+        is healthy; its log file goes on where it stopped. Waits (within ``timeout_s``) for the port to be
+        free, raises StackError if it stays taken or the process does not become healthy (which, as at
+        start, stops the whole stack)."""
         run = self.runs.get(name)
         if run is not None and run.honcho.poll() is None:
             raise StackError(f"{name} is still running")
+        process = self.processes[name]
+        started = time.monotonic()
+        self._wait_port_free(process, min(timeout_s, 30.0))
         self.runs.pop(name, None)
-        check_ports(self.env, [self.processes[name]])
-        self._wait_ready([name], timeout_s, "stopped while restarting")
+        check_ports(self.env, [process])  # the usual message if it is still taken
+        self._wait_ready(
+            [name], max(1.0, timeout_s - (time.monotonic() - started)), "stopped while restarting"
+        )
+
+    def _wait_port_free(self, process: Process, timeout_s: float) -> bool:
+        host, port = process.host(self.env), process.port(self.env)
+        deadline = time.monotonic() + timeout_s
+        while not port_is_free(host, port):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def urls(self) -> dict[str, str]:
         """Each process's URL, and each service's under its own name too (in prod: its first replica)."""

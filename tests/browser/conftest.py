@@ -101,10 +101,14 @@ def browser():
 
 class Browsing:
     """A browser context (one person: its own sessionStorage) that records what would betray a bug:
-    JavaScript errors, CSP violations, failed requests, and every URL it asked for."""
+    JavaScript errors, CSP violations, failed requests, and every URL it asked for. ``bypass_csp``: the
+    pages' Content-Security-Policy is not enforced (only for tests that inject a script of their own,
+    like the accessibility check's axe-core)."""
 
-    def __init__(self, browser, locale: str = "en-US") -> None:
-        self.context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1000})
+    def __init__(self, browser, locale: str = "en-US", bypass_csp: bool = False) -> None:
+        self.context = browser.new_context(
+            locale=locale, viewport={"width": 1400, "height": 1000}, bypass_csp=bypass_csp
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.urls: list[str] = []
@@ -124,8 +128,8 @@ def person(browser):
     """A factory of people, each in their own browser context; closed after the test."""
     opened: list[Browsing] = []
 
-    def open_one(locale: str = "en-US") -> Browsing:
-        opened.append(Browsing(browser, locale))
+    def open_one(locale: str = "en-US", bypass_csp: bool = False) -> Browsing:
+        opened.append(Browsing(browser, locale, bypass_csp))
         return opened[-1]
 
     yield open_one

@@ -146,3 +146,66 @@ def test_rasas_api_token_reaches_rasa_as_one_argument_whatever_it_looks_like(tmp
     empty = subprocess.run(["bash", "-c", command], env={"PATH": "/usr/bin:/bin"}, capture_output=True)
     assert empty.returncode != 0  # never an open API
     assert len(stack_environment({})["RASA_AUTH_TOKEN"]) == 64
+
+
+def test_one_process_stops_and_starts_again_on_its_port_while_the_others_run_on(tmp_path):
+    """Stack.stop_process/start_process: what a test needs to take one service away and bring it back
+    (a message sent while Rasa is down, delivered after it returns). Two order-service processes here,
+    never Rasa: the second runs on while the first is stopped."""
+    import os
+    import threading
+
+    from devtools.stack import ORDERS, Process, Stack, healthy, port_is_free
+    from tests.conftest import free_port
+
+    first, second = free_port(), free_port()
+    env = stack_environment(
+        {
+            "PATH": os.environ["PATH"],
+            "ORDERBOT_VAR_DIR": str(tmp_path),
+            "ORDERS_PORT": str(first),
+            "ORDERS_2_PORT": str(second),
+            "ORDERBOT_SCHEDULER": "off",
+        }
+    )
+    processes = [
+        Process("orders-1", ORDERS, "ORDERS_PORT"),
+        Process("orders-2", ORDERS, "ORDERS_2_PORT", {"ORDERS_PORT": str(second)}, after="orders-1"),
+    ]
+    stack = Stack(env, processes=processes)
+    one, two = (process.health_url(env) for process in processes)
+    log = tmp_path / "log" / "orders-1.log"
+    try:
+        stack.start(timeout_s=120)
+        assert healthy(one) and healthy(two)
+        with pytest.raises(StackError, match="orders-1 is still running"):
+            stack.start_process("orders-1")
+
+        stack.stop_process("orders-1")
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", first)) != 0, "orders-1 still answers"
+        assert healthy(two)  # the other one runs on
+        assert stack.stopped == [] and not stack._failed("orders-1")  # a stop on purpose, no failure
+        logged = log.read_text(encoding="utf-8")
+        assert logged
+
+        # Something still holds the port for a moment (a socket in its last state, say): start_process
+        # waits until it is free, then starts the process on the same port.
+        holder = socket.socket()
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", first))
+        holder.listen()
+        threading.Timer(1.5, holder.close).start()
+        stack.start_process("orders-1", timeout_s=120)
+        assert healthy(one) and healthy(two)
+        again = log.read_text(encoding="utf-8")
+        assert again.startswith(logged) and len(again) > len(logged)  # the log goes on
+        assert stack.stopped == []
+
+        stack.stop_process("orders-2")  # stopping twice, or one whose turn is `after`, is fine too
+        stack.stop_process("orders-2")
+        stack.start_process("orders-2", timeout_s=120)
+        assert healthy(two)
+    finally:
+        stack.stop()
+    assert port_is_free("127.0.0.1", first) and port_is_free("127.0.0.1", second)
