@@ -21,7 +21,7 @@ export default {
     "chat.handoff.waiting": "Waiting for a colleague (ticket #{ticket}); the assistant is paused",
     "chat.handoff.joined": "A colleague is handling your conversation (ticket #{ticket})",
     "chat.offline":
-      "You are offline: the assistant cannot be reached. What you write is kept and sent, in order, when the connection is back.",
+      "The assistant cannot be reached right now. What you write is kept and sent, in order, when the connection is back.",
     "chat.typing": "The assistant is typing…",
     "chat.notice": "Update",
     "chat.staff": "Our staff",
@@ -59,7 +59,7 @@ export default {
     "chat.bot.offline": "无法连接助手，正在重试…",
     "chat.handoff.waiting": "正在等待客服同事（工单 #{ticket}），智能助手已暂停",
     "chat.handoff.joined": "客服同事正在处理您的对话（工单 #{ticket}）",
-    "chat.offline": "网络已断开，暂时连不上助手。您输入的消息会保留，连接恢复后按顺序发送。",
+    "chat.offline": "暂时连不上助手。您输入的消息会保留，连接恢复后按顺序发送。",
     "chat.typing": "助手正在输入…",
     "chat.notice": "订单动态",
     "chat.staff": "客服",
