@@ -186,7 +186,7 @@ class BatchPreparer:
     def __call__(self, batch: list[tuple[int, Any]], bytes_read: int) -> PreparedBatch:
         batch_rows, latest, lines, quarantine = _clean_batch(batch, self.header, self.by_name, self.clean)
         records = list(latest.values())
-        prepared = self.make_rows(records, utcnow())
+        prepared = self.make_rows(records)
         return PreparedBatch(
             batch_rows,
             batch[-1][0],

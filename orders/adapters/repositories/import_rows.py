@@ -49,8 +49,10 @@ IMPORTED_FIELDS = (
     "due_date",
 )
 
-# What an import overwrites in a stored order: its ERP fields, and when it (and the ERP) changed it.
-UPDATED_BY_IMPORT = (*IMPORTED_FIELDS, "payment_status", "source_updated_at", "updated_at")
+# What an import overwrites in a stored order: its ERP fields and the ERP's own update time. Its
+# ``updated_at`` (when the order last changed) becomes the ERP's update time unless the order changed
+# here later (``update_imported`` keeps the later of the two); the import's own time is never either.
+UPDATED_BY_IMPORT = (*IMPORTED_FIELDS, "payment_status", "source_updated_at")
 
 
 class ImportedRows:
@@ -61,6 +63,10 @@ class ImportedRows:
     100,000 rows spent most of its time there. What is the same for every row of a batch (its write
     time, the version, the states) is converted once. Needs only the dialect, not a connection, so
     the rows can be made in another process than the one that writes them.
+
+    A new order's ``updated_at`` is the ERP's own update time (when the order last changed), as its
+    ``source_updated_at`` is: not the time of the import, which would say every imported order changed
+    when it was imported.
 
     Timestamps become fixed-width UTC text and dates ISO text where the writer takes text: on SQLite
     (what SQLAlchemy stores there) and where it COPYs (what COPY reads). Made here, they are made in
@@ -77,16 +83,15 @@ class ImportedRows:
             converter("created_at"),
             converter("due_date"),
         )
-        self._now = converter("updated_at")
         self._version = converter("version")(1)
         to_status, to_payment = converter("status"), converter("payment_status")
         self._status = {state: to_status(initial_status(state)) for state in (None, *OrderStatus)}
         self._payment = {paid: to_payment(payment_status_for(paid)) for paid in (None, _A_PAYMENT_TIME)}
 
-    def __call__(self, records: Iterable[OrderRecord], now: datetime) -> list[tuple]:
+    def __call__(self, records: Iterable[OrderRecord]) -> list[tuple]:
         amount, time, day = self._amount, self._time, self._day  # every timestamp column is UTCDateTime
         statuses, unpaid, paid = self._status, self._payment[None], self._payment[_A_PAYMENT_TIME]
-        written, version = self._now(now), self._version
+        version = self._version
         return [
             (
                 r.order_id,
@@ -99,10 +104,10 @@ class ImportedRows:
                 statuses[r.status],
                 unpaid if r.paid_at is None else paid,
                 time(r.created_at),
-                written,
+                updated := time(r.updated_at),  # updated_at: the ERP's last change of the order
                 None if r.paid_at is None else time(r.paid_at),
                 None if r.due_date is None else day(r.due_date),
-                time(r.updated_at),
+                updated,  # source_updated_at
                 r.match_key,
                 version,
             )

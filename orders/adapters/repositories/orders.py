@@ -135,7 +135,9 @@ class SqlAlchemyOrderRepository:
 
     def update_imported(self, rows: Sequence[tuple]) -> None:
         """Overwrite the imported fields of stored orders (never their workflow state or shipment):
-        ``rows`` as ``ImportedRows`` makes them; each order's version goes up by one."""
+        ``rows`` as ``ImportedRows`` makes them; each order's version goes up by one. Its
+        ``updated_at`` becomes the ERP's update time, unless the order changed here later than that
+        (a state change after the ERP's last update): the time it last changed, either way."""
         if not rows:
             return
         connection = self.session.connection()
@@ -145,11 +147,16 @@ class SqlAlchemyOrderRepository:
         quote = connection.dialect.identifier_preparer.quote
         placeholder = marker(connection.dialect)
         assignments = ", ".join(f"{quote(name)} = {placeholder}" for name in UPDATED_BY_IMPORT)
+        # SQLite's two-argument max() is the others' greatest(); on SQLite both are fixed-width UTC text
+        # (see ImportedRows), which orders as the times do.
+        later = "max" if connection.dialect.name == "sqlite" else "greatest"
+        updated = quote("updated_at")
         statement = (
             f"UPDATE {connection.dialect.identifier_preparer.format_table(orders)} SET {assignments}, "
+            f"{updated} = {later}({updated}, {placeholder}), "
             f"{quote('version')} = {quote('version')} + 1 WHERE {quote('order_id')} = {placeholder}"
         )
-        at = [IMPORTED_COLUMNS.index(name) for name in (*UPDATED_BY_IMPORT, "order_id")]
+        at = [IMPORTED_COLUMNS.index(name) for name in (*UPDATED_BY_IMPORT, "updated_at", "order_id")]
         connection.exec_driver_sql(statement, [tuple(row[i] for i in at) for row in rows])
 
 
@@ -168,6 +175,7 @@ def _update_through_copy(connection, rows: Sequence[tuple]) -> None:
     write_driver_rows(connection, _CHANGED_ORDERS, IMPORTED_COLUMNS, rows)
     assignments = ", ".join(f"{name} = changed.{name}" for name in UPDATED_BY_IMPORT)
     connection.exec_driver_sql(
-        f"UPDATE orders SET {assignments}, version = orders.version + 1 "
+        f"UPDATE orders SET {assignments}, updated_at = greatest(orders.updated_at, changed.updated_at), "
+        "version = orders.version + 1 "
         f"FROM {_CHANGED_ORDERS} AS changed WHERE orders.order_id = changed.order_id"
     )

@@ -97,7 +97,7 @@ def _core_values(record: OrderRecord) -> dict:
         "status": record.status or OrderStatus.PENDING_CONFIRMATION,
         "payment_status": "paid" if record.paid_at else "unpaid",
         "created_at": record.created_at,
-        "updated_at": WRITTEN,
+        "updated_at": record.updated_at,  # the ERP's last change, not the import's time
         "paid_at": record.paid_at,
         "due_date": record.due_date,
         "source_updated_at": record.updated_at,
@@ -125,7 +125,7 @@ def _stored_raw(engine: Engine) -> dict[str, tuple]:
 
 def _import(engine: Engine, records: list[OrderRecord]) -> None:
     with Session(engine) as session:
-        SqlAlchemyOrderRepository(session).insert_imported(ImportedRows(engine.dialect)(records, WRITTEN))
+        SqlAlchemyOrderRepository(session).insert_imported(ImportedRows(engine.dialect)(records))
         session.commit()
 
 
@@ -237,7 +237,7 @@ def test_stored_versions_compare_equal_with_the_rows_of_the_same_times(engine):
     on_the_second = _record(1, "x", updated_at=datetime(2026, 11, 3, 8, 0, 0, tzinfo=SHANGHAI))
     with_micros = _record(2, "y", updated_at=datetime(2026, 11, 3, 8, 0, 0, 1, tzinfo=SHANGHAI))
     _import(engine, [on_the_second, with_micros])
-    rows = ImportedRows(engine.dialect)([on_the_second, with_micros], WRITTEN)
+    rows = ImportedRows(engine.dialect)([on_the_second, with_micros])
     with Session(engine) as session:
         versions = SqlAlchemyOrderRepository(session).source_versions(["SO-0001", "SO-0002", "SO-9999"])
     assert sorted(versions) == ["SO-0001", "SO-0002"]
@@ -265,18 +265,15 @@ def test_updates_in_two_batches_of_one_transaction_apply_each_once(engine):
             status=OrderStatus.CANCELLED,  # never applied: an import does not change the workflow state
         )
 
-    later = WRITTEN + timedelta(hours=1)
     with Session(engine) as session:
         repository = SqlAlchemyOrderRepository(session)
         make_rows = ImportedRows(engine.dialect)
-        repository.update_imported(make_rows([changed(r, f"first {r.customer_name}") for r in first], later))
-        repository.update_imported(
-            make_rows([changed(r, f"second {r.customer_name}") for r in second], later)
-        )
+        repository.update_imported(make_rows([changed(r, f"first {r.customer_name}") for r in first]))
+        repository.update_imported(make_rows([changed(r, f"second {r.customer_name}") for r in second]))
         session.commit()
     with Session(engine) as session:  # a new transaction: the temporary table is made again
         SqlAlchemyOrderRepository(session).update_imported(
-            ImportedRows(engine.dialect)([changed(records[0], "third")], later)
+            ImportedRows(engine.dialect)([changed(records[0], "third")])
         )
         session.commit()
 
@@ -293,4 +290,5 @@ def test_updates_in_two_batches_of_one_transaction_apply_each_once(engine):
         assert row.payment_status == "paid"
         assert row.status == (record.status or OrderStatus.PENDING_CONFIRMATION)
         assert row.source_updated_at == record.updated_at + timedelta(days=1)
-        assert (row.updated_at, row.created_at) == (later, record.created_at)
+        # changed last by the ERP's update: the order's update time is the ERP's
+        assert (row.updated_at, row.created_at) == (record.updated_at + timedelta(days=1), record.created_at)

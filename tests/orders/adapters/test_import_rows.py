@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
 from orders.adapters.orm import orders
 from orders.adapters.repositories import SqlAlchemyOrderRepository
@@ -49,7 +49,7 @@ def _core_values(record: OrderRecord) -> dict:
         "status": record.status or OrderStatus.PENDING_CONFIRMATION,
         "payment_status": "paid" if record.paid_at else "unpaid",
         "created_at": record.created_at,
-        "updated_at": WRITTEN,
+        "updated_at": record.updated_at,  # the ERP's last change, not the import's time
         "paid_at": record.paid_at,
         "due_date": record.due_date,
         "source_updated_at": record.updated_at,
@@ -73,7 +73,7 @@ def test_imported_rows_store_the_same_values_as_a_core_insert(engine, changes):
     core, bulk = _record("SO-CORE", **changes), _record("SO-BULK", **changes)
     with engine.begin() as connection:
         connection.execute(insert(orders), [_core_values(core)])
-        rows = ImportedRows(connection.dialect)([bulk], WRITTEN)
+        rows = ImportedRows(connection.dialect)([bulk])
         write_driver_rows(connection, orders, IMPORTED_COLUMNS, rows)
     with engine.connect() as connection:
         # the raw stored values (text on SQLite), not what the types make of them on reading
@@ -90,21 +90,48 @@ def test_an_import_update_changes_the_erp_fields_and_the_version_only(engine):
     first = _record("SO-1")
     with Session(engine) as session:
         repository = SqlAlchemyOrderRepository(session)
-        repository.insert_imported(ImportedRows(engine.dialect)([first], WRITTEN))
+        repository.insert_imported(ImportedRows(engine.dialect)([first]))
         session.commit()
-    later = WRITTEN.replace(day=6)
+        stored = session.execute(select(orders)).one()
+    assert stored.updated_at == first.updated_at  # when the ERP last changed it, not the import's time
     newer = _record(
         "SO-1", amount=Decimal("99.90"), status=OrderStatus.CANCELLED, updated_at=WRITTEN.replace(day=5)
     )
     with Session(engine) as session:
         repository = SqlAlchemyOrderRepository(session)
-        repository.update_imported(ImportedRows(engine.dialect)([newer], later))
+        repository.update_imported(ImportedRows(engine.dialect)([newer]))
         session.commit()
         stored = session.execute(select(orders)).one()
         versions = repository.source_versions(["SO-1", "SO-2"])
     assert (stored.amount, stored.status, stored.version) == (Decimal("99.90"), OrderStatus.CONFIRMED, 2)
-    assert (stored.updated_at, stored.source_updated_at) == (later, WRITTEN.replace(day=5))
+    assert (stored.updated_at, stored.source_updated_at) == (WRITTEN.replace(day=5), WRITTEN.replace(day=5))
     assert list(versions) == ["SO-1"] and versions["SO-1"][1] == newer.match_key
+
+
+def test_an_import_update_keeps_a_later_change_made_here(engine):
+    """An order the workflow changed after the ERP's last update keeps that time as its update time
+    when an ERP update of earlier date arrives; an ERP update of later date moves it on."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        SqlAlchemyOrderRepository(session).insert_imported(ImportedRows(engine.dialect)([_record("SO-1")]))
+        session.commit()
+    confirmed_here = WRITTEN.replace(day=10)
+    with engine.begin() as connection:  # a state change here, after the ERP's update below
+        connection.execute(update(orders).values(updated_at=confirmed_here, version=orders.c.version + 1))
+    erp_update = _record("SO-1", customer_name="Li Na", updated_at=WRITTEN.replace(day=8))
+    with Session(engine) as session:
+        SqlAlchemyOrderRepository(session).update_imported(ImportedRows(engine.dialect)([erp_update]))
+        session.commit()
+        stored = session.execute(select(orders)).one()
+    assert (stored.customer_name, stored.source_updated_at) == ("Li Na", WRITTEN.replace(day=8))
+    assert stored.updated_at == confirmed_here
+    later_erp_update = _record("SO-1", customer_name="李娜", updated_at=WRITTEN.replace(day=12))
+    with Session(engine) as session:
+        SqlAlchemyOrderRepository(session).update_imported(ImportedRows(engine.dialect)([later_erp_update]))
+        session.commit()
+        stored = session.execute(select(orders)).one()
+    assert stored.updated_at == stored.source_updated_at == WRITTEN.replace(day=12)
 
 
 def test_imported_orders_sort_and_filter_with_orders_written_otherwise(engine):
@@ -128,9 +155,7 @@ def test_imported_orders_sort_and_filter_with_orders_written_otherwise(engine):
     with engine.begin() as connection:
         connection.execute(insert(orders), [_core_values(_record("SO-1"))])  # created 00:05:09 UTC
     with Session(engine) as session:
-        SqlAlchemyOrderRepository(session).insert_imported(
-            ImportedRows(engine.dialect)([record], datetime.now(timezone.utc))
-        )
+        SqlAlchemyOrderRepository(session).insert_imported(ImportedRows(engine.dialect)([record]))
         session.commit()
     with engine.connect() as connection:
         later = connection.execute(
