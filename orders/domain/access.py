@@ -51,7 +51,8 @@ STAFF_REQUESTS = frozenset({"list_orders"})
 
 def capabilities(role: Role) -> frozenset[str]:
     """What ``role`` may ask for, named as the API names it (the order actions, "settle", "import",
-    "list_orders"): an assistant offers and starts only these, and checks them before asking anything."""
+    "handoffs", "list_orders"): an assistant offers and starts only these, and checks them before
+    asking anything; the console shows only these tabs."""
     if role is Role.CUSTOMER:
         return frozenset(action.value for action in CUSTOMER_ACTIONS)
     may = {action.value for action in STAFF_ACTIONS.get(role, frozenset())} | STAFF_REQUESTS
@@ -59,6 +60,8 @@ def capabilities(role: Role) -> frozenset[str]:
         may.add("settle")
     if role is Role.OPERATIONS or role in IMPORT_ROLES:
         may.add("import")
+    if role is Role.OPERATIONS:  # handoff tickets: check_staff() with no other role
+        may.add("handoffs")
     return frozenset(may)
 
 

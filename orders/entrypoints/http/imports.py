@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from flask import jsonify, request
 
 from orders.adapters.erp_csv import UnreadableFile
 from orders.adapters.erp_sources import UnknownSource, load_sources
-from orders.domain.access import IMPORT_ROLES, check_staff
+from orders.domain.access import IMPORT_ROLES, NotPermitted, check_staff
 from orders.domain.erp_record import UnknownColumns
 from orders.entrypoints import schemas
 from orders.entrypoints.http.dependencies import actor, deps
@@ -21,6 +22,25 @@ from orders.service_layer.importing import ImportStopped
 
 routes = ApiRoutes()
 UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm")
+
+
+def importers_only(view):
+    """Refuse a caller whose role may not import on the request's headers alone: before any of the
+    body (an upload of up to 200 MB) is read, and before an Idempotency-Key is reserved for it. The
+    refusal closes the connection, so that the server does not read the unsent rest of the upload to
+    keep the connection for a next request."""
+
+    @functools.wraps(view)
+    def checked(**kwargs):
+        try:
+            check_staff(actor(), *IMPORT_ROLES)
+        except NotPermitted as refused:
+            response = error(403, "forbidden", str(refused))
+            response.headers["Connection"] = "close"
+            return response
+        return view(**kwargs)
+
+    return checked
 
 
 @routes.operation(
@@ -52,10 +72,10 @@ UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm")
         **COMMON,
     },
 )
+@importers_only
 @idempotent
 def run_import():
-    who = actor()
-    check_staff(who, *IMPORT_ROLES)
+    who = actor()  # may import (importers_only): the body is read from here on
     settings = deps().settings
     sources = load_sources(settings.sources_file)
     try:

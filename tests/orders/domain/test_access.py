@@ -77,7 +77,8 @@ def test_capabilities_follow_the_rules_the_service_enforces():
     assert capabilities(Role.CUSTOMER) == {"confirm", "cancel"}
     assert capabilities(Role.FINANCE) == {"pay", "settle", "list_orders"}
     assert "settle" not in capabilities(Role.WAREHOUSE) and "import" not in capabilities(Role.FINANCE)
-    assert {"settle", "import", "ship", "confirm"} <= capabilities(Role.OPERATIONS)
+    assert {"settle", "import", "ship", "confirm", "handoffs"} <= capabilities(Role.OPERATIONS)
+    assert "handoffs" not in capabilities(Role.WAREHOUSE) | capabilities(Role.FINANCE)
     for role in Role:  # what a role may ask for is what check_staff lets it do
         for request, roles in (("settle", SETTLEMENT_ROLES), ("import", IMPORT_ROLES)):
             allowed = role is not Role.CUSTOMER and (role is Role.OPERATIONS or role in roles)
