@@ -1,24 +1,51 @@
 // The console's charts (Chart.js, loaded as /vendor/chart.umd.min.js): orders by state, imports and
 // quarantined rows per day, settlements per day, how long notifications waited in the outbox, and
-// conversation turns and fallbacks per day (from Rasa's events) with the day's top intents.
+// conversation turns and fallbacks per day (from Rasa's events) with the day's top intents. A chart the
+// signed-in role may not read is not there (nor asked for): ``shows`` says who may, as the API does.
 
 import { api } from "./api.js";
-import { stateName, t } from "./i18n.js";
+import { staffState } from "./board.js";
+import { t } from "./i18n.js";
 
 const COLORS = ["#2f6fde", "#e0803a", "#3aa36b", "#c94f4f", "#8a63d2", "#7a8088", "#d4b13b"];
+const OPERATIONS_ONLY = (_may, role) => role === "operations";
 const CHARTS = {
-  "by-state": { path: "/api/v1/stats/orders-by-state", draw: byState },
-  imports: { path: "/api/v1/stats/imports", query: { days: 30 }, draw: importsPerDay },
-  settlements: { path: "/api/v1/stats/settlements", query: { days: 30 }, draw: settlementsPerDay },
-  latency: { path: "/api/v1/stats/notification-latency", query: { days: 7 }, draw: latency },
-  conversations: { path: "/api/v1/stats/conversations", query: { days: 14 }, draw: conversations },
+  "by-state": {
+    path: "/api/v1/stats/orders-by-state",
+    draw: byState,
+    shows: (may) => may.has("list_orders"),
+  },
+  imports: {
+    path: "/api/v1/stats/imports",
+    query: { days: 30 },
+    draw: importsPerDay,
+    shows: (may) => may.has("import"),
+  },
+  settlements: {
+    path: "/api/v1/stats/settlements",
+    query: { days: 30 },
+    draw: settlementsPerDay,
+    shows: (may) => may.has("settle"),
+  },
+  latency: {
+    path: "/api/v1/stats/notification-latency",
+    query: { days: 7 },
+    draw: latency,
+    shows: OPERATIONS_ONLY,
+  },
+  conversations: {
+    path: "/api/v1/stats/conversations",
+    query: { days: 14 },
+    draw: conversations,
+    shows: OPERATIONS_ONLY,
+  },
 };
 
 function byState(data) {
   return {
     type: "bar",
     data: {
-      labels: data.items.map((item) => stateName(item.status, item.label)),
+      labels: data.items.map((item) => staffState(item.status)),
       datasets: [
         { label: t("charts.by_state"), data: data.items.map((item) => item.count), backgroundColor: COLORS },
       ],
@@ -110,8 +137,11 @@ function conversations(data) {
   };
 }
 
-export function mountCharts({ token }) {
+export function mountCharts({ token, may = new Set(), role = "" }) {
   const drawn = new Map(); // name -> Chart
+  for (const figure of document.querySelectorAll("figure.chart")) {
+    if (!CHARTS[figure.dataset.chart]?.shows(may, role)) figure.remove();
+  }
 
   async function drawOne(figure) {
     const name = figure.dataset.chart;

@@ -57,7 +57,7 @@ export function mountImport({ token, showError }) {
       renderReport();
     } catch (problem) {
       state.textContent = "";
-      showError(error, problem);
+      showError(error, problem.status === 403 ? t("import.not_allowed") : problem);
     } finally {
       submit.disabled = false;
     }
