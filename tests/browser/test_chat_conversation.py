@@ -4,10 +4,13 @@ is delivered once it is back."""
 
 from __future__ import annotations
 
+import re
+import time
+
 import requests
 
 from tests.browser.conftest import PASSWORD, screenshot_path
-from tests.browser.pages import customer_signs_in
+from tests.browser.pages import customer_signs_in, staff_signs_in
 from tests.browser.test_whole_stack import REPLY_WITHIN_MS, ask
 
 # Counts what appeared in the message list, so that a typing indicator seen for a moment is not missed.
@@ -19,6 +22,11 @@ WATCH_TYPING = """() => {
         if (node.classList && node.classList.contains("msg-typing")) window.__typingSeen += 1;
   }).observe(document.getElementById("messages"), { childList: true });
 }"""
+
+
+def say(page, text: str) -> None:
+    page.fill("#composer-text", text)
+    page.press("#composer-text", "Enter")
 
 
 def transcript(page) -> list[tuple[str, str]]:
@@ -116,6 +124,79 @@ def test_another_customers_conversation_is_never_shown(stack_staff, person):
     )
     assert refused.status_code == 404 and "SO-1016" not in refused.text
     assert all("404" in error for error in second.errors), second.errors
+
+
+def test_handoff_both_ways_live(stack_staff, person):
+    """The customer's messages reach the console through the hub (with unread counts); the chat says
+    when a colleague joins and when the assistant is back; closing asks first and shows what is unread."""
+    base = stack_staff.urls()["orders"]
+    customer, staff = person(), person()
+    chat, console = customer.page, staff.page
+    customer_signs_in(chat, base, "SO-1014", "lucas.martin@example.fr")
+    staff_signs_in(console, base, "mei")
+    reply = ask(chat, "I want to talk to a person")
+    ticket = int(re.search(r"#(\d+)", reply).group(1))
+    chat.wait_for_selector(f"#bot-status:has-text('ticket #{ticket}')")  # no longer "Assistant online"
+    assert "waiting for a colleague" in chat.inner_text("#bot-status").lower()
+    row = f"li[data-ticket-id='{ticket}']"
+    console.wait_for_selector(row, state="attached", timeout=5000)  # the new ticket, live (tab not open)
+
+    # Written while nobody has the ticket open: its unread count and the tab's, within 2 s.
+    sent = time.monotonic()
+    say(chat, "My parcel is late, can someone check?")
+    console.wait_for_selector(f"{row} .badge[data-unread='1']", state="attached", timeout=2000)
+    assert time.monotonic() - sent <= 2.0
+    assert console.inner_text("#handoffs-unread .badge-count") == "1"
+    console.click("[data-tab=handoffs]")
+    console.screenshot(path=screenshot_path("console-handoff-unread.png"))
+    assert chat.get_attribute("#messages li.msg-user:last-child .msg-state", "data-state") == "sent"
+
+    # Staff open it: the customer is told a person joined; the message is in the conversation.
+    console.click(f"{row} button")
+    console.wait_for_selector("#handoff-detail .transcript li:has-text('My parcel is late')")
+    chat.wait_for_selector("#messages li.msg-notice:has-text('colleague has joined')", timeout=3000)
+    chat.wait_for_selector("#bot-status:has-text('handling')")
+    # With the ticket open, the next message appears in it at once.
+    sent = time.monotonic()
+    say(chat, "The order is SO-1014.")
+    console.wait_for_selector(
+        "#handoff-detail .transcript li:has-text('The order is SO-1014.')", timeout=2000
+    )
+    assert time.monotonic() - sent <= 2.0
+    console.fill("#handoff-detail textarea", "Thanks, I am checking with the carrier now.")
+    console.click("#handoff-detail form button[type=submit]")
+    chat.wait_for_selector("#messages li.msg-staff:has-text('checking with the carrier')", timeout=3000)
+    chat.screenshot(path=screenshot_path("chat-handoff-joined.png"))
+
+    # A last message arrives while the staff member looks at another tab: it is counted, and back on
+    # the ticket it is in the conversation, read, before anyone can close the ticket.
+    console.click("[data-tab=orders]")
+    say(chat, "One more thing: can you deliver on Monday?")
+    console.wait_for_selector(f"{row} .badge[data-unread='1']", state="attached", timeout=2000)
+    console.click("[data-tab=handoffs]")
+    console.wait_for_selector("#handoff-detail .transcript li:has-text('deliver on Monday')")
+    console.wait_for_selector(f"{row} .badge", state="detached")
+    console.click("#handoff-detail [data-action=close-ticket]")
+    dialog = console.wait_for_selector("dialog[data-dialog=close-ticket]")
+    console.screenshot(path=screenshot_path("console-close-ticket-confirm.png"))
+    dialog.wait_for_selector("button[data-choice=dismiss]").click()  # not yet: nothing is closed
+    opened = requests.get(
+        f"{base}/api/v1/handoffs",
+        params={"status": "open"},
+        headers={"Authorization": f"Bearer {staff_token(base)}"},
+        timeout=10,
+    ).json()["items"]
+    assert ticket in [item["id"] for item in opened]
+    console.click("#handoff-detail [data-action=close-ticket]")
+    console.wait_for_selector("dialog[data-dialog=close-ticket] button[data-choice=confirm]").click()
+
+    # The customer is told, and the assistant answers again.
+    chat.wait_for_selector("#messages li.msg-notice:has-text('assistant is back')", timeout=3000)
+    chat.wait_for_selector("#bot-status:has-text('Assistant online')")
+    reply = ask(chat, "Where is my order SO-1014?")
+    assert "SO-1014" in reply, reply
+    chat.screenshot(path=screenshot_path("chat-handoff-closed.png"))
+    assert not customer.errors and not staff.errors, customer.errors + staff.errors
 
 
 def test_a_message_written_while_rasa_is_stopped_is_delivered_when_it_is_back(stack_staff, person):
