@@ -125,9 +125,10 @@ bench: install $(LLM_MODEL)
 soak: install $(MODEL) $(LLM_MODEL) $(WEB_STAMP)
 	$(VENV)/bin/python -m devtools.soak
 
-lint: $(APP_STAMP)
+lint: $(APP_STAMP) $(WEB_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	web/node_modules/.bin/prettier --config web/.prettierrc.json --check "web/src/**/*.{js,css}"
 
 lock:
 	$(VENV)/bin/python -m pip freeze --exclude-editable | sed '1i # Frozen from app.in by `make lock`; exact pins for a reproducible .venv (Python 3.11).' > requirements/app.txt

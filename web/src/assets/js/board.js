@@ -366,24 +366,26 @@ export function mountBoard({ token, showError }) {
     }
     // ``ask``: a confirmation first (before any button is disabled, so that the dialog gives the focus
     // back to the button that opened it); dismissed, nothing happens.
-    const run = (name, call, ask = null) => async (event) => {
-      event?.preventDefault();
-      let answer = null;
-      if (ask) {
-        answer = await ask();
-        if (!answer.confirmed) return;
-      }
-      showError(error, null);
-      for (const control of box.querySelectorAll("button")) control.disabled = true;
-      try {
-        const result = await call(answer);
-        await openOrder(order.order_id, result || t("detail.done", { action: t(`action.${name}`) }));
-        load();
-      } catch (problem) {
-        for (const control of box.querySelectorAll("button")) control.disabled = false;
-        showError(error, problem);
-      }
-    };
+    const run =
+      (name, call, ask = null) =>
+      async (event) => {
+        event?.preventDefault();
+        let answer = null;
+        if (ask) {
+          answer = await ask();
+          if (!answer.confirmed) return;
+        }
+        showError(error, null);
+        for (const control of box.querySelectorAll("button")) control.disabled = true;
+        try {
+          const result = await call(answer);
+          await openOrder(order.order_id, result || t("detail.done", { action: t(`action.${name}`) }));
+          load();
+        } catch (problem) {
+          for (const control of box.querySelectorAll("button")) control.disabled = false;
+          showError(error, problem);
+        }
+      };
     const ifMatch = { "If-Match": `"${order.version}"` };
     const askBefore = (name) => () =>
       askFirst({

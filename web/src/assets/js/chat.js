@@ -107,7 +107,10 @@ const SPEAKERS = {
 /** One message: who said it (read out by screen readers; shown for staff and updates), what, when. */
 function addMessage(kind, text, { time, buttons } = {}) {
   const at = time ? new Date(time) : new Date();
-  const item = el("li", { class: `msg msg-${kind}`, attrs: { "data-kind": kind, "data-at": at.toISOString() } });
+  const item = el("li", {
+    class: `msg msg-${kind}`,
+    attrs: { "data-kind": kind, "data-at": at.toISOString() },
+  });
   const visibleLabel = kind === "staff" || kind === "notice";
   item.append(
     el("span", {
@@ -117,9 +120,7 @@ function addMessage(kind, text, { time, buttons } = {}) {
     }),
   );
   item.append(withLinks(el("span", { class: "msg-text" }), text));
-  item.append(
-    el("time", { class: "msg-time", text: clockTime(at), attrs: { datetime: at.toISOString() } }),
-  );
+  item.append(el("time", { class: "msg-time", text: clockTime(at), attrs: { datetime: at.toISOString() } }));
   if (buttons && buttons.length) {
     const row = el("div", { class: "msg-buttons", attrs: { role: "group" } });
     for (const button of buttons) {
@@ -140,7 +141,8 @@ function addMessage(kind, text, { time, buttons } = {}) {
 }
 
 function relabel() {
-  for (const node of page.messages.querySelectorAll("[data-speaker]")) node.textContent = t(node.dataset.speaker);
+  for (const node of page.messages.querySelectorAll("[data-speaker]"))
+    node.textContent = t(node.dataset.speaker);
   for (const node of page.messages.querySelectorAll("time.msg-time"))
     node.textContent = clockTime(node.getAttribute("datetime"));
   for (const message of outgoing) markState(message, message.state);
@@ -193,14 +195,17 @@ function markState(message, state) {
 
 function saveUnsent() {
   if (!signIn) return;
-  const waiting = outgoing.filter((m) => m.state === "queued").map(({ id, text, shown }) => ({ id, text, shown }));
+  const waiting = outgoing
+    .filter((m) => m.state === "queued")
+    .map(({ id, text, shown }) => ({ id, text, shown }));
   sessionStorage.setItem(unsentKey(signIn.subject), JSON.stringify(waiting));
 }
 
 function say(text, shown = text) {
   if (signIn && signIn.expiresAt <= Date.now()) {
-    // The assistant would refuse the token and ask for proof again and again: sign in afresh.
-    signOut();
+    // The assistant would refuse the token and ask for proof again and again: sign in afresh (the
+    // conversation is kept: the same customer gets it back).
+    signOut({ forget: false });
     page.signinError.textContent = t("chat.expired");
     show(page.signinError, true);
     return false;
@@ -217,6 +222,7 @@ function say(text, shown = text) {
 function deliver(message) {
   clearTimeout(message.timer);
   if (handoff) {
+    // Staff read what the customer saw: a button's title, not the intent it stands for.
     toStaff(message, handoff.ticketId);
     return;
   }
@@ -245,7 +251,7 @@ async function toStaff(message, ticketId) {
     await api(`/api/v1/handoffs/${ticketId}/messages`, {
       method: "POST",
       token: signIn.token,
-      body: { message: message.text },
+      body: { message: message.shown },
       headers: { "Idempotency-Key": message.id }, // a retry after a lost answer is not a second message
     });
     markState(message, "sent");
@@ -428,7 +434,8 @@ async function restoreConversation() {
     // The hub goes on after what the restore showed (a new tab has no last id of its own).
     const key = `orderbot.hub-last.${signIn.subject}`;
     const known = Number.parseInt(sessionStorage.getItem(key) || "", 10);
-    if (!Number.isFinite(known) || known < history.last_event_id) sessionStorage.setItem(key, String(history.last_event_id));
+    if (!Number.isFinite(known) || known < history.last_event_id)
+      sessionStorage.setItem(key, String(history.last_event_id));
   }
   renderStatus();
 }
@@ -476,12 +483,13 @@ async function startConversation() {
   page.composerText.focus();
 }
 
-function signOut() {
+/** Sign out; ``forget`` (the Sign out button): this browser no longer keeps the conversation. */
+function signOut({ forget = true } = {}) {
   hub?.stop();
   hub = null;
   bot?.disconnect();
   bot = null;
-  if (signIn) {
+  if (signIn && forget) {
     // Signing out on a shared computer: the next person must not get this conversation back.
     localStorage.removeItem(conversationKey(signIn.subject));
     sessionStorage.removeItem(unsentKey(signIn.subject));
@@ -516,12 +524,13 @@ onLanguageChange(() => {
 });
 page.signinForm.addEventListener("submit", submitSignIn);
 page.composer.addEventListener("submit", submitMessage);
-byId("signout").addEventListener("click", signOut);
+byId("signout").addEventListener("click", () => signOut());
 for (const starter of page.starters.querySelectorAll("[data-starter]")) {
   starter.addEventListener("click", () => say(t(starter.dataset.starter)));
 }
 // Signed out in another tab: this one signs out too.
 window.addEventListener("storage", (event) => {
-  if (event.key === SIGN_IN_KEY && !event.newValue && signIn) signOut();
+  // That tab forgot what it had to (a Sign out click): this one only stops.
+  if (event.key === SIGN_IN_KEY && !event.newValue && signIn) signOut({ forget: false });
 });
 if (signIn) startConversation();

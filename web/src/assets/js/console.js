@@ -235,8 +235,7 @@ mountLanguageSwitch(byId("language-switch"));
 onLanguageChange(() => {
   measureTopbar();
   renderHubState();
-  if (session)
-    showWhoAmI();
+  if (session) showWhoAmI();
   for (const item of feed.children) {
     const event = JSON.parse(item.dataset.event || "{}");
     item.querySelector(".feed-order").textContent = feedHeading(event);

@@ -133,9 +133,7 @@ export function askFirst({
       el("h2", { text: title, attrs: { id: titleId } }),
       el("p", { text, attrs: { id: textId } }),
       details || null,
-      reason
-        ? el("label", { attrs: { for: reason.id } }, el("span", { text: reasonLabel }), reason)
-        : null,
+      reason ? el("label", { attrs: { for: reason.id } }, el("span", { text: reasonLabel }), reason) : null,
       el("div", { class: "dialog-buttons" }, dismiss, confirm),
     ),
   );
