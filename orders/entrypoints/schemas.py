@@ -377,6 +377,7 @@ class ChatHandoffOut(BaseModel):
 
 class ChatHistoryOut(BaseModel):
     conversation_id: str
+    available: bool  # the assistant's side could be read (else the lists are empty; the chat goes on)
     messages: list[ChatMessageOut]  # oldest first
     notifications: list[NotificationOut]  # what the hub pushed to the customer meanwhile, oldest first
     last_event_id: int | None  # the newest of them: the page's hub goes on after it

@@ -4,7 +4,8 @@ The talk itself is Rasa's tracker of that conversation (read through ``adapters.
 around it go what the customer was sent meanwhile (notifications, staff answers: the outbox rows the
 hub pushed) and what they wrote to staff during a handoff. A conversation is shown only to the
 customer it belongs to (``Owns``, as for a handoff ticket): one holding another customer's token, or
-none of this customer's, is one that does not exist.
+none of this customer's, is one that does not exist. When Rasa cannot be asked the history is
+unavailable (not an error: the chat goes on), and only the customer's own open ticket is told.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 from orders.adapters.rasa_conversations import RasaConversations
 from orders.domain.access import Actor, NotPermitted, Role
-from orders.domain.errors import DomainError
 from orders.service_layer.handoff_conversations import Owns
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -25,14 +25,9 @@ MAX_ITEMS = 200
 LEAD_IN = timedelta(minutes=5)
 
 
-class ConversationUnavailable(DomainError):
-    """Rasa cannot be asked (not configured, down): the page starts afresh and says so."""
-
-    code = "conversation_unavailable"
-
-
 @dataclass(frozen=True)
 class ChatHistory:
+    available: bool  # Rasa could be asked (else only the open ticket is known: it is the customer's own)
     messages: list[dict[str, Any]]  # {"speaker": "customer"|"bot", "text", "at"[, "buttons"]}
     notifications: list[dict[str, Any]]  # outbox rows the customer received, in the same time span
     handoff: dict[str, Any] | None  # the conversation's open ticket: {"ticket_id", "joined"}
@@ -49,15 +44,13 @@ def history(
     many notifications; None when it is not theirs."""
     if who.role is not Role.CUSTOMER or not who.customer_id:
         raise NotPermitted("Only a signed-in customer reads their own chat.")
-    if conversations is None:
-        raise ConversationUnavailable(
-            "The assistant's conversations cannot be read (Rasa is not configured)."
-        )
-    transcript = conversations.transcript(conversation_id, limit=MAX_ITEMS)
-    if transcript is None:
-        raise ConversationUnavailable("The assistant cannot be reached to read the conversation.")
+    transcript = conversations.transcript(conversation_id, limit=MAX_ITEMS) if conversations else None
+    if transcript is None:  # Rasa not configured or not answering: the page says so and goes on
+        with uow:
+            tickets = uow.handoffs.of_conversation(conversation_id, who.customer_id)
+        return ChatHistory(False, [], [], _open_ticket(tickets))
     if not transcript.messages and not transcript.tokens:
-        return ChatHistory([], [], None)  # nothing said yet: a conversation just begun
+        return ChatHistory(True, [], [], None)  # nothing said yet: a conversation just begun
     if not owns(transcript.tokens, who.customer_id):
         return None
     with uow:
@@ -72,10 +65,10 @@ def history(
             if messages
             else []
         )
-    open_ticket = next((t for t in reversed(tickets) if t["status"] == "open"), None)
-    handoff = (
-        {"ticket_id": open_ticket["id"], "joined": open_ticket["joined_at"] is not None}
-        if open_ticket
-        else None
-    )
-    return ChatHistory(messages, notifications, handoff)
+    return ChatHistory(True, messages, notifications, _open_ticket(tickets))
+
+
+def _open_ticket(tickets: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The customer's open ticket among a conversation's, as the page needs it."""
+    ticket = next((t for t in reversed(tickets) if t["status"] == "open"), None)
+    return {"ticket_id": ticket["id"], "joined": ticket["joined_at"] is not None} if ticket else None

@@ -24,7 +24,6 @@ routes = ApiRoutes()
         200: ("the conversation", schemas.ChatHistoryOut),
         403: ("not a customer", ERROR),
         404: ("no conversation of the caller's by that id", ERROR),
-        503: ("the assistant cannot be asked", ERROR),
         **COMMON,
     },
 )
@@ -38,6 +37,7 @@ def my_conversation(query: schemas.ChatHistoryQuery):
     return jsonify(
         {
             "conversation_id": query.conversation_id,
+            "available": found.available,
             "messages": [iso(m) for m in found.messages],
             "notifications": notifications,
             "last_event_id": notifications[-1]["id"] if notifications else None,

@@ -17,7 +17,6 @@ from orders.entrypoints.auth import Unauthenticated
 from orders.entrypoints.observability import SIGNIN_THROTTLED
 from orders.entrypoints.openapi import RequestInvalid
 from orders.service_layer import services
-from orders.service_layer.chat_history import ConversationUnavailable
 from orders.service_layer.signin_throttle import SigninThrottled
 
 log = logging.getLogger(__name__)
@@ -85,10 +84,6 @@ def ticket_closed(exc: services.HandoffClosed):
     return error(409, exc.code, str(exc))
 
 
-def unavailable(exc: DomainError):
-    return error(503, exc.code, str(exc))
-
-
 def refused(exc: DomainError):
     return error(422, exc.code, str(exc))
 
@@ -121,7 +116,6 @@ HANDLERS = (
     (services.VersionMismatch, stale),
     (services.HandoffNotFound, no_ticket),
     (services.HandoffClosed, ticket_closed),
-    (ConversationUnavailable, unavailable),
     (DomainError, refused),
     (SigninThrottled, throttled),
     (Exception, unexpected),

@@ -144,13 +144,28 @@ def test_a_new_conversation_is_empty_and_without_rasa_it_is_unavailable(app, sql
     )
     assert empty.status_code == 200
     assert (empty.json["messages"], empty.json["notifications"], empty.json["handoff"]) == ([], [], None)
+    assert empty.json["available"] is True
+    # Without Rasa (not configured, or down) the history is unavailable, not an error: the chat goes
+    # on, and the customer's own open ticket of that conversation is still told.
     alone = create_app(sqlite_engine, settings_for(str(sqlite_engine.url), tmp_path))
+    customer = Actor("customer:C-001", Role.CUSTOMER, Source.CHAT, "C-001")
+    opened = services.open_handoff(
+        SqlAlchemyUnitOfWork(sqlite_engine), "new", "socketio", "hi", "en", customer
+    )
     down = alone.test_client().get(
         "/api/v1/me/conversation",
         query_string={"conversation_id": "new"},
         headers=bearer(token_of(alone, "C-001")),
     )
-    assert down.status_code == 503 and down.json["error"]["code"] == "conversation_unavailable"
+    assert down.status_code == 200
+    assert down.json["available"] is False and down.json["messages"] == []
+    assert down.json["handoff"] == {"ticket_id": opened, "joined": False}
+    theirs = alone.test_client().get(
+        "/api/v1/me/conversation",
+        query_string={"conversation_id": "new"},
+        headers=bearer(token_of(alone, "C-002")),
+    )
+    assert theirs.status_code == 200 and theirs.json["handoff"] is None
     for bad in ("", "x" * 129, "a\x00b"):
         refused = client.get(
             "/api/v1/me/conversation", query_string={"conversation_id": bad}, headers=bearer(mine)

@@ -418,6 +418,7 @@ async function restoreConversation() {
     }
     return;
   }
+  if (!history.available) addMessage("notice", t("chat.history_unavailable"));
   const items = [
     ...history.messages.map((m) => ({ at: m.at, message: m })),
     ...history.notifications.map((n) => ({ at: n.created_at, event: n })),
