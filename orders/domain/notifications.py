@@ -154,9 +154,9 @@ def notifications_for(event: events.Event) -> list[Notification]:
                     None,
                     event.customer_id,
                     {
-                        "en": f"Ticket #{event.ticket_id}: a {event.channel} user asks for a person: "
-                        f'"{event.message[:200]}"',
-                        "zh": f"工单 #{event.ticket_id}：{event.channel} 用户请求人工服务："
+                        "en": f"Ticket #{event.ticket_id}: a {_channel(event.channel, 'en')} user asks "
+                        f'for a person: "{event.message[:200]}"',
+                        "zh": f"工单 #{event.ticket_id}：{_channel(event.channel, 'zh')}用户请求人工服务："
                         f"“{event.message[:200]}”",
                     },
                     {
@@ -189,6 +189,19 @@ def notifications_for(event: events.Event) -> list[Notification]:
             return [_handoff_notice(event)]
         case _:
             return []
+
+
+# Rasa's input channel names, as staff call them.
+_CHANNELS = {
+    "socketio": {"en": "web chat", "zh": "网页聊天"},
+    "slack": {"en": "Slack", "zh": "Slack "},
+    "dingtalk": {"en": "DingTalk", "zh": "钉钉"},
+}
+
+
+def _channel(name: str, language: str) -> str:
+    known = _CHANNELS.get(name)
+    return known[language] if known else (name if language == "en" else f"{name} ")
 
 
 _HANDOFF_NOTICES = {

@@ -55,3 +55,15 @@ def test_rule7_finance_gets_the_totals():
     assert found.recipient is Role.FINANCE and found.order_id is None
     assert "CNY 300.00 due" in found.message["en"]
     assert found.data["totals"]["CNY"]["freight"] == "24.00"
+
+
+def test_operations_read_where_a_handoff_comes_from_in_words():
+    def asked(channel: str) -> dict[str, str]:
+        event = events.HandoffRequested(7, "conv", channel, None, "help")
+        [found] = [n for n in notifications_for(event) if n.recipient is Role.OPERATIONS]
+        return found.message
+
+    assert asked("socketio")["en"].startswith("Ticket #7: a web chat user asks for a person")
+    assert asked("socketio")["zh"].startswith("工单 #7：网页聊天用户请求人工服务")
+    assert "钉钉用户" in asked("dingtalk")["zh"] and "DingTalk user" in asked("dingtalk")["en"]
+    assert "rest user" in asked("rest")["en"]  # a channel without a name of its own keeps Rasa's

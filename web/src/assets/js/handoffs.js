@@ -43,10 +43,17 @@ export function mountHandoffs({ token, showError, setUnread = () => {} }) {
     reloadTimer = setTimeout(load, RELOAD_DELAY_MS);
   }
 
+  /** Where the person wrote from, in words ("Web chat", not Rasa's channel name "socketio"). */
+  function channelName(channel) {
+    const key = `channel.${channel}`;
+    const name = t(key);
+    return name === key ? channel : name;
+  }
+
   function describe(ticket) {
     return t("handoffs.ticket", {
       id: ticket.id,
-      channel: ticket.channel,
+      channel: channelName(ticket.channel),
       customer: ticket.customer_id || t("handoffs.anonymous"),
     });
   }
