@@ -178,7 +178,7 @@ def test_handoff_both_ways_live(stack_staff, person):
     console.wait_for_selector(f"{row} .badge", state="detached")
     console.click("#handoff-detail [data-action=close-ticket]")
     dialog = console.wait_for_selector("dialog[data-dialog=close-ticket]")
-    console.screenshot(path=screenshot_path("console-close-ticket-confirm.png"))
+    console.screenshot(path=screenshot_path("console-handoff-close-asks-first.png"))
     dialog.wait_for_selector("button[data-choice=dismiss]").click()  # not yet: nothing is closed
     opened = requests.get(
         f"{base}/api/v1/handoffs",
