@@ -233,4 +233,6 @@ def test_a_message_written_while_rasa_is_stopped_is_delivered_when_it_is_back(st
     assert not page.eval_on_selector_all(
         "#messages li.msg-user .msg-state[data-state='queued']", "n => n.length"
     )
+    # "Sent" shows under the latest delivered message only, not under each.
+    assert page.locator("#messages .msg-state[data-state='sent']:visible").count() == 1
     page.screenshot(path=screenshot_path("chat-delivered-after-rasa-returned.png"))

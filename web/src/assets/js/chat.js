@@ -180,6 +180,13 @@ function markState(message, state) {
   const holder = message.node.querySelector(".msg-state");
   holder.replaceChildren(el("span", { text: t(`chat.state.${state}`) }));
   holder.dataset.state = state;
+  holder.hidden = false;
+  if (state === "sent") {
+    // "Sent" under the latest delivered message only, as chat apps do: not a column of them.
+    for (const older of page.messages.querySelectorAll('.msg-state[data-state="sent"]')) {
+      if (older !== holder) older.hidden = true;
+    }
+  }
   if (state === "failed" || state === "unanswered") {
     holder.append(
       el("button", {
