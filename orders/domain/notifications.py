@@ -191,17 +191,16 @@ def notifications_for(event: events.Event) -> list[Notification]:
             return []
 
 
-# Rasa's input channel names, as staff call them.
+# Rasa's input channel names, as staff call them (another keeps Rasa's name).
 _CHANNELS = {
     "socketio": {"en": "web chat", "zh": "网页聊天"},
-    "slack": {"en": "Slack", "zh": "Slack "},
+    "slack": {"en": "Slack", "zh": "Slack"},
     "dingtalk": {"en": "DingTalk", "zh": "钉钉"},
 }
 
 
 def _channel(name: str, language: str) -> str:
-    known = _CHANNELS.get(name)
-    return known[language] if known else (name if language == "en" else f"{name} ")
+    return _CHANNELS.get(name, {}).get(language, name)
 
 
 _HANDOFF_NOTICES = {

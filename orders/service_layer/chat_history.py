@@ -16,6 +16,7 @@ from typing import Any
 
 from orders.adapters.rasa_conversations import RasaConversations
 from orders.domain.access import Actor, NotPermitted, Role
+from orders.service_layer import views
 from orders.service_layer.handoff_conversations import Owns
 from orders.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -45,26 +46,20 @@ def history(
     if who.role is not Role.CUSTOMER or not who.customer_id:
         raise NotPermitted("Only a signed-in customer reads their own chat.")
     transcript = conversations.transcript(conversation_id, limit=MAX_ITEMS) if conversations else None
+    with uow:
+        tickets = uow.handoffs.of_conversation(conversation_id, who.customer_id)
     if transcript is None:  # Rasa not configured or not answering: the page says so and goes on
-        with uow:
-            tickets = uow.handoffs.of_conversation(conversation_id, who.customer_id)
         return ChatHistory(False, [], [], _open_ticket(tickets))
     if not transcript.messages and not transcript.tokens:
         return ChatHistory(True, [], [], None)  # nothing said yet: a conversation just begun
     if not owns(transcript.tokens, who.customer_id):
         return None
-    with uow:
-        tickets = uow.handoffs.of_conversation(conversation_id, who.customer_id)
-        written = [
-            {"speaker": "customer", "text": m["text"], "at": m["at"]}
-            for m in uow.handoffs.messages([t["id"] for t in tickets], limit=MAX_ITEMS)
-        ]
-        messages = sorted(transcript.messages + written, key=lambda m: m["at"])[-MAX_ITEMS:]
-        notifications = (
-            uow.outbox.customer_since(who.customer_id, messages[0]["at"] - LEAD_IN, MAX_ITEMS)
-            if messages
-            else []
-        )
+    written = views.handoff_messages(uow, [t["id"] for t in tickets], MAX_ITEMS)
+    messages = sorted(transcript.messages + written, key=lambda m: m["at"])[-MAX_ITEMS:]
+    notifications = []
+    if messages:
+        with uow:
+            notifications = uow.outbox.customer_since(who.customer_id, messages[0]["at"] - LEAD_IN, MAX_ITEMS)
     return ChatHistory(True, messages, notifications, _open_ticket(tickets))
 
 

@@ -92,12 +92,15 @@ def handoffs(uow: SqlAlchemyUnitOfWork, who: Actor, status: str | None, limit: i
         return uow.handoffs.list(status, limit)
 
 
-def handoff_messages(uow: SqlAlchemyUnitOfWork, ticket_ids: list[int]) -> list[dict[str, Any]]:
-    """What customers wrote to staff under these tickets, as conversation items, oldest first."""
+def handoff_messages(
+    uow: SqlAlchemyUnitOfWork, ticket_ids: list[int], limit: int = 500
+) -> list[dict[str, Any]]:
+    """What customers wrote to staff under these tickets, as conversation items, oldest first (the
+    last ``limit``)."""
     with uow:
         return [
-            {"speaker": "customer", "text": m["text"], "at": m["at"], "ticket_id": m["ticket_id"]}
-            for m in uow.handoffs.messages(ticket_ids)
+            {"speaker": "customer", "text": m["text"], "at": m["at"]}
+            for m in uow.handoffs.messages(ticket_ids, limit)
         ]
 
 
