@@ -10,7 +10,7 @@
 
 import { io } from "/vendor/socket.io.esm.min.js";
 import { api, ApiError } from "./api.js";
-import { byId, el, meta, show } from "./dom.js";
+import { byId, el, localeFor, meta, show } from "./dom.js";
 import { startPageHub } from "./hub.js";
 import {
   currentLanguage,
@@ -87,7 +87,7 @@ function withLinks(node, text) {
 
 function clockTime(time) {
   const date = new Date(time);
-  const locale = currentLanguage() === "zh" ? "zh-CN" : "en-US";
+  const locale = localeFor(currentLanguage());
   const sameDay = date.toDateString() === new Date().toDateString();
   return date.toLocaleString(locale, {
     ...(sameDay ? {} : { month: "short", day: "numeric" }),
@@ -218,12 +218,17 @@ function say(text, shown = text) {
     return false;
   }
   if (!signIn) return false;
-  const message = { id: crypto.randomUUID(), text, shown, state: "queued" };
+  deliver(showOwn({ id: crypto.randomUUID(), text, shown }));
+  return true;
+}
+
+/** One of the customer's messages on screen, with its delivery state, until it is delivered. */
+function showOwn({ id, text, shown }) {
+  const message = { id, text, shown, state: "queued" };
   message.node = addMessage("user", shown);
   message.node.append(el("span", { class: "msg-state", attrs: { "aria-live": "off" } }));
   outgoing.push(message);
-  deliver(message);
-  return true;
+  return message;
 }
 
 function deliver(message) {
@@ -300,13 +305,7 @@ function restoreUnsent() {
   } catch {
     waiting = [];
   }
-  for (const { id, text, shown } of waiting) {
-    const message = { id, text, shown, state: "queued" };
-    message.node = addMessage("user", shown);
-    message.node.append(el("span", { class: "msg-state", attrs: { "aria-live": "off" } }));
-    outgoing.push(message);
-    markState(message, "queued");
-  }
+  for (const unsent of waiting) markState(showOwn(unsent), "queued");
 }
 
 // --- Rasa over socket.io ------------------------------------------------------------------------------
@@ -392,10 +391,11 @@ function showNotification(event, { restoring = false } = {}) {
   renderStatus();
 }
 
-function startHub() {
+function startHub(after) {
   hub = startPageHub({
     token: signIn.token,
     subject: signIn.subject,
+    after,
     onEvent: (event) => showNotification(event),
     onStatus: (status) => {
       hubState = status;
@@ -406,9 +406,10 @@ function startHub() {
 
 // --- the conversation so far --------------------------------------------------------------------------
 
-/** Put back what was said in this conversation (and what the customer was sent meanwhile). */
+/** Put back what was said in this conversation (and what the customer was sent meanwhile); the id
+ * of the newest notification shown, for the hub to go on after (null for none). */
 async function restoreConversation() {
-  if (!sessionId) return;
+  if (!sessionId) return null;
   let history;
   try {
     history = await api("/api/v1/me/conversation", {
@@ -423,7 +424,7 @@ async function restoreConversation() {
     } else {
       addMessage("notice", t("chat.history_unavailable"));
     }
-    return;
+    return null;
   }
   if (!history.available) addMessage("notice", t("chat.history_unavailable"));
   const items = [
@@ -438,14 +439,8 @@ async function restoreConversation() {
     }
   }
   handoff = history.handoff ? { ticketId: history.handoff.ticket_id, joined: history.handoff.joined } : null;
-  if (history.last_event_id !== null && hub === null) {
-    // The hub goes on after what the restore showed (a new tab has no last id of its own).
-    const key = `orderbot.hub-last.${signIn.subject}`;
-    const known = Number.parseInt(sessionStorage.getItem(key) || "", 10);
-    if (!Number.isFinite(known) || known < history.last_event_id)
-      sessionStorage.setItem(key, String(history.last_event_id));
-  }
   renderStatus();
+  return history.last_event_id;
 }
 
 // --- signing in and out -------------------------------------------------------------------------------
@@ -483,10 +478,10 @@ async function startConversation() {
   addMessage("bot", t("chat.welcome"));
   show(page.starters, true);
   renderStatus();
-  await restoreConversation();
+  const shownThrough = await restoreConversation();
   restoreUnsent();
   if (!bot) connectBot();
-  startHub();
+  startHub(shownThrough);
   renderStatus();
   page.composerText.focus();
 }

@@ -118,11 +118,13 @@ export class NotificationHub {
 
 /**
  * Start the hub of a page for a signed-in person: the path from the page's meta tag, the last id
- * remembered per person, and each state change as an i18n key with its parameters.
- * @param {{token: string, subject: string, onEvent: (event: object) => void,
+ * remembered per person, and each state change as an i18n key with its parameters. ``after``: the
+ * page already shows the events through this id (a restored conversation), so the stream goes on
+ * after it unless this tab remembers a later one.
+ * @param {{token: string, subject: string, after?: number | null, onEvent: (event: object) => void,
  *          onStatus: (status: [string, object]) => void}} options
  */
-export function startPageHub({ token, subject, onEvent, onStatus }) {
+export function startPageHub({ token, subject, after = null, onEvent, onStatus }) {
   const hub = new NotificationHub({
     path: meta("orderbot-hub-path") || "/ws/notifications",
     token,
@@ -130,6 +132,7 @@ export function startPageHub({ token, subject, onEvent, onStatus }) {
     onEvent,
     onState: (state, detail) => onStatus([`hub.${state}`, { seconds: detail, detail }]),
   });
+  if (typeof after === "number" && (hub.lastId === null || hub.lastId < after)) hub.lastId = after;
   hub.start();
   return hub;
 }
