@@ -7,9 +7,10 @@ starts it (tests/e2e/conftest.py), for the conversations.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import shutil
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -137,27 +138,33 @@ def person(browser):
         one.close()
 
 
-@pytest.fixture(scope="session")
-def order_service(tmp_path_factory):
-    """The order service over the sample orders plus staff users, on a loopback port, with the hub."""
-    tmp = tmp_path_factory.mktemp("web")
+@contextlib.contextmanager
+def serving_samples(tmp: Path, history: bool = False) -> Iterator[LiveServer]:
+    """The order service over the sample orders (plus ``add_history`` when ``history``) and the staff
+    users, on a loopback port, with the hub; the pages find no assistant (nobody listens at Rasa's URL)."""
     url = f"sqlite:///{tmp / 'orders.db'}"
     database.upgrade(url)
     engine = database.make_engine(url)
     import_from(engine, SAMPLES, SHANGHAI)
-    add_history(engine, tmp)
+    if history:
+        add_history(engine, tmp)
     add_staff(engine)
-    previous = os.environ.get("RASA_PUBLIC_URL")
-    os.environ["RASA_PUBLIC_URL"] = f"http://127.0.0.1:{free_port()}"  # no assistant here: nobody listens
-    server = LiveServer(engine, settings_for(url, tmp))
-    server.engine = engine
-    yield server
-    server.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RASA_PUBLIC_URL", f"http://127.0.0.1:{free_port()}")
+        server = LiveServer(engine, settings_for(url, tmp))
+        server.engine = engine
+        try:
+            yield server
+        finally:
+            server.close()
     engine.dispose()
-    if previous is None:
-        os.environ.pop("RASA_PUBLIC_URL", None)
-    else:
-        os.environ["RASA_PUBLIC_URL"] = previous
+
+
+@pytest.fixture(scope="session")
+def order_service(tmp_path_factory):
+    """The order service over the sample orders, their history and the staff users (shared)."""
+    with serving_samples(tmp_path_factory.mktemp("web"), history=True) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

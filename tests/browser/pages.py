@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import requests
+
 from tests.browser.conftest import PASSWORD
 
 
@@ -36,3 +38,23 @@ def stored_token(page, key: str) -> str:
     return page.evaluate(
         f"JSON.parse(localStorage.getItem('{key}') || sessionStorage.getItem('{key}')).token"
     )
+
+
+def customer_asks_for_a_person(
+    base_url: str, token: str, conversation_id: str, message: str, language: str = "en"
+) -> dict:
+    """Open a handoff ticket as the signed-in customer whose ``token`` it is (as the assistant does
+    for them); the ticket's JSON."""
+    response = requests.post(
+        f"{base_url}/api/v1/handoffs",
+        json={
+            "conversation_id": conversation_id,
+            "channel": "socketio",
+            "message": message,
+            "language": language,
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()

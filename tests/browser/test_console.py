@@ -18,34 +18,20 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from orders.adapters import database
 from orders.domain.access import Role
-from orders.service_layer.setup import import_from
-from tests.browser.conftest import SAMPLES, STAFF, add_staff, screenshot_path
-from tests.browser.pages import open_order, staff_signs_in
+from tests.browser.conftest import STAFF, screenshot_path, serving_samples
+from tests.browser.pages import customer_asks_for_a_person, open_order, staff_signs_in
 from tests.browser.test_pages import assert_clean
-from tests.conftest import free_port
-from tests.orders.conftest import SHANGHAI, LiveServer, settings_for
 
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
 @pytest.fixture(scope="module")
 def order_service(tmp_path_factory):
-    """The order service over the sample orders plus the staff users, with the hub: this module's own."""
-    tmp = tmp_path_factory.mktemp("console")
-    url = f"sqlite:///{tmp / 'orders.db'}"
-    database.upgrade(url)
-    engine = database.make_engine(url)
-    import_from(engine, SAMPLES, SHANGHAI)
-    add_staff(engine)
-    with pytest.MonkeyPatch.context() as patch:  # no assistant here: nobody listens
-        patch.setenv("RASA_PUBLIC_URL", f"http://127.0.0.1:{free_port()}")
-        server = LiveServer(engine, settings_for(url, tmp))
-        server.engine = engine
+    """The order service over the sample orders plus the staff users, with the hub: this module's own
+    (it cancels and changes orders)."""
+    with serving_samples(tmp_path_factory.mktemp("console")) as server:
         yield server
-        server.close()
-    engine.dispose()
 
 
 def api(order_service, path: str, role: Role = Role.OPERATIONS, **params):
@@ -173,12 +159,7 @@ def test_cancel_order_asks_first_and_only_a_confirmation_cancels(order_service, 
 
 def test_closing_a_ticket_asks_first(order_service, person):
     customer_token = order_service.token("customer:C-012", Role.CUSTOMER, "C-012")
-    ticket = requests.post(
-        f"{order_service.url}/api/v1/handoffs",
-        json={"conversation_id": "console-close", "channel": "socketio", "message": "help", "language": "en"},
-        headers={"Authorization": f"Bearer {customer_token}"},
-        timeout=5,
-    ).json()
+    ticket = customer_asks_for_a_person(order_service.url, customer_token, "console-close", "help")
     staff = person()
     page = staff.page
     staff_signs_in(page, order_service.url, "mei")

@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 import requests
 
 from tests.browser.conftest import XSS_NAME, screenshot_path
-from tests.browser.pages import customer_signs_in, open_order, staff_signs_in, stored_token
+from tests.browser.pages import (
+    customer_asks_for_a_person,
+    customer_signs_in,
+    open_order,
+    staff_signs_in,
+    stored_token,
+)
 
 NOTICE_WITHIN_S = 2.0
 # Here the order service runs alone: the widget's socket.io connection to the assistant must fail.
@@ -230,17 +236,7 @@ def test_a_handoff_answer_reaches_the_customers_widget(order_service, person):
     customer, staff = person("zh-CN"), person()
     customer_signs_in(customer.page, order_service.url, "SO-1005", "137-0013-7002")  # by phone
     token = stored_token(customer.page, "orderbot.customer")
-    ticket = requests.post(
-        f"{order_service.url}/api/v1/handoffs",
-        json={
-            "conversation_id": "browser-conv",
-            "channel": "socketio",
-            "message": "我要找人工",
-            "language": "zh",
-        },
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    ).json()
+    ticket = customer_asks_for_a_person(order_service.url, token, "browser-conv", "我要找人工", "zh")
     staff_signs_in(staff.page, order_service.url, "mei")
     staff.page.click("[data-tab=handoffs]")
     staff.page.click(f"li[data-ticket-id='{ticket['id']}'] button")
@@ -256,17 +252,7 @@ def test_addresses_in_messages_are_links_and_nothing_else_is_markup(order_servic
     customer, staff = person("zh-CN"), person()
     customer_signs_in(customer.page, order_service.url, "SO-1015", "huang.li@example.cn")
     token = stored_token(customer.page, "orderbot.customer")
-    ticket = requests.post(
-        f"{order_service.url}/api/v1/handoffs",
-        json={
-            "conversation_id": "browser-links",
-            "channel": "socketio",
-            "message": "单号？",
-            "language": "zh",
-        },
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    ).json()
+    ticket = customer_asks_for_a_person(order_service.url, token, "browser-links", "单号？", "zh")
     staff_signs_in(staff.page, order_service.url, "mei")
     staff.page.click("[data-tab=handoffs]")
     staff.page.click(f"li[data-ticket-id='{ticket['id']}'] button")
