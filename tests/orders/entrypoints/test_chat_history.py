@@ -16,6 +16,7 @@ from tests.orders.conftest import settings_for
 from tests.platform_recorder import Recorder
 
 OPS = Actor("mei", Role.OPERATIONS, Source.REST)
+C001 = Actor("customer:C-001", Role.CUSTOMER, Source.CHAT, "C-001")
 
 
 @pytest.fixture
@@ -49,6 +50,13 @@ def token_of(app, customer_id: str) -> str:
     )
 
 
+def asks_for_a_person(engine, conversation_id: str) -> int:
+    """C-001 asks for a person in ``conversation_id`` (as the assistant opens it for them): the ticket."""
+    return services.open_handoff(
+        SqlAlchemyUnitOfWork(engine), conversation_id, "socketio", "a person", "en", C001
+    )
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -76,19 +84,12 @@ def test_the_customer_gets_their_conversation_back_with_what_they_were_sent(app,
     client = app.test_client()
     mine = token_of(app, "C-001")
     rasa_api.trackers["conv-a"] = said(mine, time.time() - 60)
-    opened = services.open_handoff(
-        SqlAlchemyUnitOfWork(sqlite_engine),
-        "conv-a",
-        "socketio",
-        "a person",
-        "en",
-        Actor("customer:C-001", Role.CUSTOMER, Source.CHAT, "C-001"),
-    )
+    opened = asks_for_a_person(sqlite_engine, "conv-a")
     services.write_to_handoff(
         SqlAlchemyUnitOfWork(sqlite_engine),
         opened,
         "are you there?",
-        Actor("customer:C-001", Role.CUSTOMER, Source.CHAT, "C-001"),
+        C001,
     )
     services.reply_handoff(SqlAlchemyUnitOfWork(sqlite_engine), opened, "Yes, looking now.", OPS)
 
@@ -148,10 +149,7 @@ def test_a_new_conversation_is_empty_and_without_rasa_it_is_unavailable(app, sql
     # Without Rasa (not configured, or down) the history is unavailable, not an error: the chat goes
     # on, and the customer's own open ticket of that conversation is still told.
     alone = create_app(sqlite_engine, settings_for(str(sqlite_engine.url), tmp_path))
-    customer = Actor("customer:C-001", Role.CUSTOMER, Source.CHAT, "C-001")
-    opened = services.open_handoff(
-        SqlAlchemyUnitOfWork(sqlite_engine), "new", "socketio", "hi", "en", customer
-    )
+    opened = asks_for_a_person(sqlite_engine, "new")
     down = alone.test_client().get(
         "/api/v1/me/conversation",
         query_string={"conversation_id": "new"},
@@ -177,14 +175,7 @@ def test_the_handoff_routes_of_the_page_and_the_console(app, sqlite_engine):
     client = app.test_client()
     mine, theirs = token_of(app, "C-001"), token_of(app, "C-002")
     ops = bearer(dependencies.of(app).signer.issue(OPS))
-    opened = services.open_handoff(
-        SqlAlchemyUnitOfWork(sqlite_engine),
-        "conv-a",
-        "socketio",
-        "a person",
-        "en",
-        Actor("customer:C-001", Role.CUSTOMER, Source.CHAT, "C-001"),
-    )
+    opened = asks_for_a_person(sqlite_engine, "conv-a")
     path = f"/api/v1/handoffs/{opened}"
     sent = client.post(f"{path}/messages", json={"message": "hello?"}, headers=bearer(mine))
     assert sent.status_code == 201 and sent.json["text"] == "hello?"
