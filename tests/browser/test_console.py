@@ -181,6 +181,49 @@ def test_closing_a_ticket_asks_first(order_service, person):
     assert_clean(staff, expected=("404",))  # a server without the join route yet answers 404
 
 
+def test_a_list_older_than_a_live_message_does_not_take_its_unread_count_back(order_service, person):
+    """A reload of the ticket list that left the server before a customer's message arrives after it:
+    the live count stands (the console asks again), it does not drop back to the older answer."""
+    token = order_service.token("customer:C-013", Role.CUSTOMER, "C-013")
+    ticket = customer_asks_for_a_person(order_service.url, token, "console-race", "a person please")
+    staff = person()
+    page = staff.page
+    staff_signs_in(page, order_service.url, "mei")  # on the Orders tab: the ticket is not in view
+    row = f"li[data-ticket-id='{ticket['id']}']"
+    page.wait_for_selector(row, state="attached")
+
+    held = []  # the list as the server gave it, kept back until the message has been counted
+
+    def hold(route):
+        if held:
+            route.continue_()  # the console's next ask goes through
+        else:
+            held.append((route, route.fetch()))
+
+    page.route("**/api/v1/handoffs?status=open", hold)
+    other = order_service.token("customer:C-016", Role.CUSTOMER, "C-016")
+    customer_asks_for_a_person(order_service.url, other, "console-race-2", "me too")  # the list reloads
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the new ticket did not make the console reload its list"
+    sent = requests.post(
+        f"{order_service.url}/api/v1/handoffs/{ticket['id']}/messages",
+        json={"message": "still there?"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert sent.status_code == 201, sent.text
+    page.wait_for_selector(f"{row} .badge[data-unread='1']", state="attached", timeout=2000)
+
+    route, older = held[0]
+    route.fulfill(response=older)  # the answer from before the message, arriving after it
+    page.wait_for_timeout(1000)
+    assert page.locator(f"{row} .badge[data-unread='1']").count() == 1  # still counted, not taken back
+    assert_clean(staff)
+
+
 # --- 3. tabs and actions follow the role --------------------------------------------------------------
 
 

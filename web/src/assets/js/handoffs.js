@@ -24,14 +24,23 @@ export function mountHandoffs({ token, showError, setUnread = () => {} }) {
   let openTicketId = null;
   let transcript = null; // the open ticket's conversation (<ol>), to append to live
   let reloadTimer = null;
+  let liveChanges = 0; // unread counts raised by live events, so that an older list does not undo them
 
   const unreadOf = (ticket) => Number(ticket.unread) || 0;
   const find = (id) => tickets.find((ticket) => ticket.id === id);
 
   async function load() {
     showError(listError, null);
+    const seen = liveChanges;
     try {
-      tickets = (await api("/api/v1/handoffs", { token: token(), query: { status: "open" } })).items;
+      const items = (await api("/api/v1/handoffs", { token: token(), query: { status: "open" } })).items;
+      if (liveChanges !== seen) {
+        // A live message was counted while this answer was on its way: it may predate it. Ask again
+        // rather than let it take the count back.
+        reloadSoon();
+        return;
+      }
+      tickets = items;
       renderList();
     } catch (problem) {
       showError(listError, problem);
@@ -317,6 +326,7 @@ export function mountHandoffs({ token, showError, setUnread = () => {} }) {
       return;
     }
     ticket.unread = unreadOf(ticket) + 1;
+    liveChanges += 1;
     renderList();
   }
 
